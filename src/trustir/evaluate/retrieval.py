@@ -1,0 +1,41 @@
+"""The retrieval table: every first-stage run scored on the test queries' ground-truth qrels."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from trustir.config import EvaluateParams
+from trustir.evaluate.measures import default_min_rel, evaluate_run, evaluation_qrels
+from trustir.report import Provenance, Table
+
+
+def retrieval_table(
+    runs: dict[str, pl.DataFrame],
+    qrels: pl.DataFrame,
+    queries: pl.DataFrame,
+    params: EvaluateParams,
+    source: str,
+    provenance: Provenance | None = None,
+) -> Table:
+    """Rows = runs (keys ``<name>.run`` or ``<name>``), columns = ``params.measures``."""
+    min_rel = params.min_rel if params.min_rel is not None else default_min_rel(source)
+    gt = evaluation_qrels(qrels, queries)
+    if gt.height == 0:
+        raise ValueError("no ground-truth qrels for test queries: nothing to evaluate")
+    cells: dict[str, dict[str, float]] = {}
+    per_query = []
+    for key, run in runs.items():
+        name = key.removesuffix(".run")
+        agg, pq = evaluate_run(run, gt, params.measures, min_rel)
+        cells[name] = agg
+        per_query.append(pq.rename({"measure": "column"}).with_columns(pl.lit(name).alias("row")))
+    n_queries = gt["query_id"].n_unique()
+    return Table(
+        name="retrieval",
+        title="First-stage retrieval",
+        cells=cells,
+        per_query=pl.concat(per_query),
+        row_label="run",
+        provenance=provenance or Provenance(),
+        notes=[f"{n_queries} test queries; binary measures count grade ≥ {min_rel}."],
+    )

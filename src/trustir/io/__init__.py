@@ -1,0 +1,1 @@
+"""Formats: parquet tables, BEIR folders, TREC runs and qrels; every write is atomic."""

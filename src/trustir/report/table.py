@@ -1,0 +1,181 @@
+"""A paper table: rows x columns of measures, the per-query values behind each cell, provenance.
+
+One table is stored as three files that DVC tracks:
+``metrics/<name>.json`` (``{row: {column: value}}``, a DVC metric), ``<data_dir>/<name>.per_query
+.parquet`` (row, column, query_id, value) and ``<data_dir>/<name>.table.json`` (the layout:
+titles, order, higher-is-better, provenance). Markdown and plots are rendered from those.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from trustir.io.atomic import write_json, write_parquet, write_text
+from trustir.report.provenance import Provenance
+
+PER_QUERY_SCHEMA = {
+    "row": pl.String,
+    "column": pl.String,
+    "query_id": pl.String,
+    "value": pl.Float64,
+}
+
+
+@dataclass
+class Table:
+    """One paper table; build it, then ``save`` it and ``to_markdown``/``plot`` it."""
+
+    name: str  # file stem: metrics/<name>.json
+    title: str
+    cells: dict[str, dict[str, float]]  # {row: {column: value}}
+    higher_is_better: dict[str, bool] = field(default_factory=dict)  # per column; default True
+    per_query: pl.DataFrame | None = None  # PER_QUERY_SCHEMA
+    row_label: str = "run"
+    provenance: Provenance = field(default_factory=Provenance)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[str]:
+        return list(self.cells)
+
+    @property
+    def columns(self) -> list[str]:
+        cols: list[str] = []
+        for row in self.cells.values():
+            cols.extend(c for c in row if c not in cols)
+        return cols
+
+    def better(self, column: str) -> bool:
+        return self.higher_is_better.get(column, True)
+
+    def best_row(self, column: str) -> str | None:
+        """The row with the best value in ``column`` (None if the column is empty)."""
+        vals = {
+            r: v[column]
+            for r, v in self.cells.items()
+            if column in v and v[column] is not None and not math.isnan(v[column])
+        }
+        if not vals:
+            return None
+        pick = max if self.better(column) else min
+        return pick(vals, key=vals.get)
+
+    # --- storage -------------------------------------------------------------------------------
+    def save(self, metrics_dir: str | Path, data_dir: str | Path) -> None:
+        """Write the metrics JSON, the per-query parquet and the layout file (atomically)."""
+        metrics_dir, data_dir = Path(metrics_dir), Path(data_dir)
+        if self.per_query is not None:
+            pq = self.per_query.select(
+                [pl.col(c).cast(t) for c, t in PER_QUERY_SCHEMA.items()]
+            ).sort(["row", "column", "query_id"])
+            write_parquet(pq, data_dir / f"{self.name}.per_query.parquet")
+        layout = {
+            "name": self.name,
+            "title": self.title,
+            "rows": self.rows,
+            "columns": self.columns,
+            "higher_is_better": {c: self.better(c) for c in self.columns},
+            "row_label": self.row_label,
+            "provenance": self.provenance.to_dict(),
+            "notes": self.notes,
+        }
+        write_json(layout, data_dir / f"{self.name}.table.json")
+        write_json(self.cells, metrics_dir / f"{self.name}.json")
+
+    # --- rendering -----------------------------------------------------------------------------
+    def to_markdown(self, digits: int = 4) -> str:
+        """A Markdown table (best value per column in bold) followed by its provenance."""
+        cols = self.columns
+        best = {c: self.best_row(c) for c in cols}
+        arrows = {c: "↑" if self.better(c) else "↓" for c in cols}
+        lines = [
+            f"## {self.title}",
+            "",
+            "| " + " | ".join([self.row_label] + [f"{c} {arrows[c]}" for c in cols]) + " |",
+            "|" + "---|" * (len(cols) + 1),
+        ]
+        for row, vals in self.cells.items():
+            cells = []
+            for c in cols:
+                v = vals.get(c)
+                txt = "–" if v is None else _fmt(v, digits)
+                cells.append(f"**{txt}**" if best[c] == row and len(self.cells) > 1 else txt)
+            lines.append("| " + " | ".join([row, *cells]) + " |")
+        lines += ["", *[f"_{n}_" for n in self.notes]]
+        lines += ["", _provenance_markdown(self.provenance)]
+        return "\n".join(lines).rstrip() + "\n"
+
+    def write_markdown(self, target: str | Path) -> Path:
+        return write_text(self.to_markdown(), target)
+
+    def plot(self, target: str | Path) -> Path:
+        """A grouped bar chart of the table (one group per column), saved as PNG."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import numpy as np
+
+        from trustir.io.atomic import write_with
+
+        cols, rows = self.columns, self.rows
+        width = 0.8 / max(len(rows), 1)
+        fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(cols), 3.6), dpi=110)
+        x = np.arange(len(cols))
+        for i, row in enumerate(rows):
+            vals = [self.cells[row].get(c, float("nan")) for c in cols]
+            bars = ax.bar(x + i * width - 0.4 + width / 2, vals, width, label=row)
+            ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=1)
+        ax.set_xticks(x, cols)
+        ax.set_title(self.title)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=len(rows))
+        ax.spines[["top", "right"]].set_visible(False)
+        fig.tight_layout()
+        write_with(target, lambda p: fig.savefig(p, format="png"))
+        plt.close(fig)
+        return Path(target)
+
+
+def load_table(metrics_dir: str | Path, data_dir: str | Path, name: str) -> Table:
+    """Read a saved table back (cells from the metrics JSON, layout, per-query values)."""
+    metrics_dir, data_dir = Path(metrics_dir), Path(data_dir)
+    metrics_file = metrics_dir / f"{name}.json"
+    layout_file = data_dir / f"{name}.table.json"
+    for f in (metrics_file, layout_file):
+        if not f.exists():
+            raise FileNotFoundError(f"table {name!r}: {f} is missing (run its stage first)")
+    cells = json.loads(metrics_file.read_text())
+    layout = json.loads(layout_file.read_text())
+    pq_file = data_dir / f"{name}.per_query.parquet"
+    return Table(
+        name=name,
+        title=layout["title"],
+        cells={r: cells[r] for r in layout["rows"] if r in cells},
+        higher_is_better=layout["higher_is_better"],
+        per_query=pl.read_parquet(pq_file) if pq_file.exists() else None,
+        row_label=layout.get("row_label", "run"),
+        provenance=Provenance(**layout["provenance"]),
+        notes=layout.get("notes", []),
+    )
+
+
+def _fmt(v: Any, digits: int) -> str:
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def _provenance_markdown(p: Provenance) -> str:
+    exp = f", experiment `{p.experiment}`" if p.experiment else ""
+    lines = [f"<sub>revision `{p.revision}`{exp}"]
+    if p.params:
+        lines.append(" · params: " + ", ".join(f"`{k}={v}`" for k, v in sorted(p.params.items())))
+    if p.data:
+        lines.append(" · data: " + ", ".join(f"`{k}` {h[:10]}" for k, h in p.data.items()))
+    return "".join(lines) + "</sub>"

