@@ -71,9 +71,9 @@ def _cmd_world(args: argparse.Namespace) -> int:
 
 def _cmd_download(args: argparse.Namespace) -> int:
     """Download a BEIR dataset into the download cache (checksum-verified) and print its path."""
-    from trustir.sources.beir import download_beir
+    from trustir.sources.beir import fetch_beir
 
-    print(download_beir(args.name))
+    print(fetch_beir(args.name))
     return 0
 
 
