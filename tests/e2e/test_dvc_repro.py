@@ -1,0 +1,120 @@
+"""End to end: `dvc repro` of the tiny profile in a temp git repo, the no-op re-run, broken inputs
+stopping the DAG with a named problem, and data.path resolution inside DVC experiments."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "beir_tiny"
+
+
+def dvc(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    proc = subprocess.run(
+        ["dvc", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=900
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"dvc {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def set_params(repo: Path, **data: object) -> None:
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["data"].update(data)
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def broken_copy(dst: Path, corpus_lines: list[str] | None = None, extra_qrel: str | None = None):
+    shutil.copytree(FIXTURE, dst)
+    if corpus_lines is not None:
+        (dst / "corpus.jsonl").write_text("\n".join(corpus_lines) + "\n")
+    if extra_qrel is not None:
+        with (dst / "qrels" / "test.tsv").open("a") as fh:
+            fh.write(extra_qrel + "\n")
+    return dst
+
+
+@pytest.fixture(scope="module")
+def reproduced(tiny_repo: Path) -> Path:
+    dvc(tiny_repo, "repro")
+    return tiny_repo
+
+
+def test_repro_writes_metrics_report_and_plot(reproduced: Path):
+    metrics = json.loads((reproduced / "metrics/retrieval.json").read_text())
+    assert set(metrics) == {"bm25", "dense-minilm"}
+    for row in metrics.values():
+        assert set(row) == {"nDCG@10", "R@100", "RR@10"}
+        assert 0.0 < row["nDCG@10"] <= 1.0
+    assert metrics["bm25"] != metrics["dense-minilm"]
+    md = (reproduced / "reports/retrieval.md").read_text()
+    assert "| bm25 |" in md and "data/fetch" in md  # table and provenance
+    assert (reproduced / "reports/plots/retrieval.png").read_bytes()[:4] == b"\x89PNG"
+    shown = dvc(reproduced, "metrics", "show", "--json").stdout
+    assert "nDCG@10" in shown
+
+
+def test_second_repro_is_a_no_op(reproduced: Path):
+    out = dvc(reproduced, "repro").stdout
+    assert "Data and pipelines are up to date" in out
+
+
+@pytest.mark.parametrize(
+    ("case", "expect_stage", "expect"),
+    [
+        ("malformed_jsonl", "fetch", "corpus.jsonl:2"),
+        ("duplicate_doc", "validate", "doc_id must be unique"),
+        ("unknown_doc", "validate", "no-such-doc"),
+    ],
+)
+def test_broken_inputs_stop_the_dag(tiny_repo: Path, tmp_path: Path, case, expect_stage, expect):
+    good = (FIXTURE / "corpus.jsonl").read_text().splitlines()
+    if case == "malformed_jsonl":
+        folder = broken_copy(tmp_path / case, corpus_lines=[good[0], '{"_id": "x", "text": '])
+    elif case == "duplicate_doc":
+        folder = broken_copy(tmp_path / case, corpus_lines=[*good, good[0]])
+    else:
+        folder = broken_copy(tmp_path / case, extra_qrel="q1\tno-such-doc\t1")
+    repo = tmp_path / "repo"
+    shutil.copytree(tiny_repo, repo, ignore=shutil.ignore_patterns("data", "metrics", "reports"))
+    set_params(repo, source="local", path=str(folder), name=case)
+    proc = dvc(repo, "repro", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert f"trustir {expect_stage}: error" in out and expect in out, out
+    assert not (repo / "data/index").exists()  # nothing downstream ran on bad data
+
+
+def test_temp_experiment_resolves_relative_data_path(tiny_repo: Path, tmp_path: Path):
+    # a BEIR folder beside the repo, named relative to it, as ../shared/data/... is in the lab
+    repo = tmp_path / "lab" / "repo"
+    repo.parent.mkdir()
+    shutil.copytree(tiny_repo, repo, ignore=shutil.ignore_patterns("data", "metrics", "reports"))
+    shutil.copytree(FIXTURE, tmp_path / "lab" / "shared" / "tiny")
+    dvc(
+        repo,
+        "exp",
+        "run",
+        "--temp",
+        "-n",
+        "tiny-local",
+        "-S",
+        "data.source=local",
+        "-S",
+        "data.path=../shared/tiny",
+        "-S",
+        "data.name=tiny",
+    )
+    shown = json.loads(dvc(repo, "exp", "show", "--json").stdout)
+    assert "tiny-local" in json.dumps(shown)
+    assert "nDCG@10" in json.dumps(shown)
