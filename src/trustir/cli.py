@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -32,7 +33,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
         apply_profile(root / "params.yaml", args.name, root)
         print(f"params.yaml: applied profile {args.name!r}")
     else:
-        print(" ".join(as_set_args(load_profile(args.name, root))))
+        print(shlex.join(as_set_args(load_profile(args.name, root))))
     return 0
 
 

@@ -73,7 +73,7 @@ def test_second_repro_is_a_no_op(reproduced: Path):
     ("case", "expect_stage", "expect"),
     [
         ("malformed_jsonl", "fetch", "corpus.jsonl:2"),
-        ("duplicate_doc", "validate", "doc_id must be unique"),
+        ("duplicate_doc", "fetch", "duplicate '_id'"),
         ("unknown_doc", "validate", "no-such-doc"),
     ],
 )
@@ -84,7 +84,7 @@ def test_broken_inputs_stop_the_dag(tiny_repo: Path, tmp_path: Path, case, expec
     elif case == "duplicate_doc":
         folder = broken_copy(tmp_path / case, corpus_lines=[*good, good[0]])
     else:
-        folder = broken_copy(tmp_path / case, extra_qrel="q1\tno-such-doc\t1")
+        folder = broken_copy(tmp_path / case, extra_qrel="1\tno-such-doc\t1")
     repo = tmp_path / "repo"
     shutil.copytree(tiny_repo, repo, ignore=shutil.ignore_patterns("data", "metrics", "reports"))
     set_params(repo, source="local", path=str(folder), name=case)

@@ -1,0 +1,1 @@
+"""Prefect flows around the DVC DAG (scheduling and monitoring); never imported by ``src/``."""
