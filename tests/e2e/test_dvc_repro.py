@@ -118,3 +118,29 @@ def test_temp_experiment_resolves_relative_data_path(tiny_repo: Path, tmp_path: 
     shown = json.loads(dvc(repo, "exp", "show", "--json").stdout)
     assert "tiny-local" in json.dumps(shown)
     assert "nDCG@10" in json.dumps(shown)
+
+
+def test_queued_experiment_resolves_relative_data_path(tiny_repo: Path, tmp_path: Path):
+    repo = tmp_path / "lab" / "repo"
+    repo.parent.mkdir()
+    shutil.copytree(tiny_repo, repo, ignore=shutil.ignore_patterns("data", "metrics", "reports"))
+    shutil.copytree(FIXTURE, tmp_path / "lab" / "shared" / "tiny")
+    dvc(
+        repo,
+        "exp",
+        "run",
+        "--queue",
+        "-n",
+        "queued-local",
+        "-S",
+        "data.source=local",
+        "-S",
+        "data.path=../shared/tiny",
+        "-S",
+        "data.name=tiny",
+    )
+    dvc(repo, "exp", "run", "--run-all")
+    shown = json.dumps(json.loads(dvc(repo, "exp", "show", "--json").stdout))
+    assert "queued-local" in shown and "nDCG@10" in shown
+    failed = dvc(repo, "queue", "status").stdout
+    assert "Failed" not in failed, failed
