@@ -16,6 +16,23 @@ def best_time(fn: Callable[[], object], repeat: int = 3) -> float:
     return min(times)
 
 
+def best_times_interleaved(
+    a: Callable[[], object], b: Callable[[], object], repeat: int = 3
+) -> tuple[float, float]:
+    """Fastest of ``repeat`` runs of each, alternating A B B A ..., so load drifts hit both."""
+    ta, tb = [], []
+    for i in range(repeat):
+        first, second = (a, b) if i % 2 == 0 else (b, a)
+        t0 = time.perf_counter()
+        first()
+        t1 = time.perf_counter()
+        second()
+        t2 = time.perf_counter()
+        (ta if first is a else tb).append(t1 - t0)
+        (tb if first is a else ta).append(t2 - t1)
+    return min(ta), min(tb)
+
+
 def report(what: str, ours: float, peer: float, peer_name: str, unit: str = "s") -> None:
     print(
         f"{what}: trustir {ours:.3f}{unit}  {peer_name} {peer:.3f}{unit}  "

@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import best_time, report
+from _common import best_times_interleaved, report
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIP = {".venv", ".git", "data", "metrics", "reports", ".prefect", ".pytest_cache", ".ruff_cache"}
@@ -48,8 +48,9 @@ def main() -> None:
         sh(["dvc", "repro", "-q"], repo, env)
         out = sh(["dvc", "repro"], repo, env)
         assert "up to date" in out, out
-        t_repro = best_time(lambda: sh(["dvc", "repro"], repo, env), repeat=5)
-        t_status = best_time(lambda: sh(["dvc", "status"], repo, env), repeat=5)
+        t_repro, t_status = best_times_interleaved(
+            lambda: sh(["dvc", "repro"], repo, env), lambda: sh(["dvc", "status"], repo, env), 6
+        )
     report("no-op", t_repro, t_status, "dvc status")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 import torch
-from _common import best_time, report
+from _common import best_times_interleaved, report
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 N_TEXTS, BATCH = int(os.environ.get("BENCH_N", 512)), 64
@@ -30,8 +30,10 @@ def main() -> None:
     a = ours.encode(texts, BATCH, show_progress=False)
     b = st.encode(texts, batch_size=BATCH, normalize_embeddings=True)
     assert abs(a - b).max() < 1e-4, "the two encoders disagree"  # same embeddings, or no benchmark
-    t_ours = best_time(lambda: ours.encode(texts, BATCH, show_progress=False))
-    t_st = best_time(lambda: st.encode(texts, batch_size=BATCH, normalize_embeddings=True))
+    t_ours, t_st = best_times_interleaved(
+        lambda: ours.encode(texts, BATCH, show_progress=False),
+        lambda: st.encode(texts, batch_size=BATCH, normalize_embeddings=True),
+    )
     print(
         f"{len(texts)} texts, batch {BATCH}, torch threads {torch.get_num_threads()}: "
         f"trustir {len(texts) / t_ours:.1f} texts/s, sentence-transformers "

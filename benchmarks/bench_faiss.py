@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from _common import best_time, report
+from _common import best_times_interleaved, report
 
 N_DOCS, N_QUERIES, DIM, K = int(os.environ.get("BENCH_DOCS", 50_000)), 1000, 384, 100
 
@@ -34,8 +34,9 @@ def main() -> None:
     _, i_n = numpy_topk(docs, queries, K)
     agree = np.mean([len(set(a) & set(b)) / K for a, b in zip(i_f, i_n, strict=True)])
     assert agree > 0.999, f"faiss and numpy disagree ({agree:.4f})"
-    t_f = best_time(lambda: search(index, queries, K))
-    t_n = best_time(lambda: numpy_topk(docs, queries, K))
+    t_f, t_n = best_times_interleaved(
+        lambda: search(index, queries, K), lambda: numpy_topk(docs, queries, K)
+    )
     print(f"{N_DOCS} docs x {N_QUERIES} queries, dim {DIM}, k {K}")
     report("search", t_f, t_n, "numpy")
 

@@ -1,0 +1,89 @@
+"""Typed ``llm`` params (one flat section) and :func:`make_backend`, the only way to build one.
+
+Issue 3. The section names a backend (``hf`` or ``openai``) and its knobs; keys that belong to
+the other backend are accepted and ignored, so a profile can switch ``backend`` alone. Secrets
+never appear here: ``api_key_env`` is the *name* of the environment variable holding the key.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from trustir.config import Section
+from trustir.llm.base import BACKENDS, LLMBackend
+
+
+class LLMParams(Section):
+    """One LLM: which backend, which model, how to batch and decode, how to reach it."""
+
+    backend: Literal["hf", "openai"] = "hf"
+    #: hf: "smollm2" (packaged, default), a Hugging Face id or a local directory;
+    #: openai: the model name the endpoint serves.
+    model: str = "smollm2"
+    #: a revision/tag that enters label keys; hf: also the hub revision to load. null = derived
+    #: (hub commit hash, or a content hash of a local/packaged model).
+    revision: str | None = None
+    #: hf: "auto" (cuda if present, else cpu), "cpu", "cuda", "cuda:1"...
+    device: str = "auto"
+    #: hf: "auto" = float32 on CPU, bfloat16 on GPU.
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    #: hf: rows per forward pass (a prompt takes one, plus one per multi-token option);
+    #: openai: prompt+option texts per /completions request.
+    batch_size: int = Field(16, gt=0)
+    #: default generation length of judges that generate.
+    max_new_tokens: int = Field(32, gt=0)
+    #: base seed of sampling (each call derives its own from the prompt, so results are stable).
+    seed: int = 0
+    #: hf: reuse the KV cache of the token prefix shared by a batch (off = plain padded batches).
+    prefix_cache: bool = True
+    #: openai: e.g. "http://127.0.0.1:8000/v1" (as the OpenAI SDK's base_url, with /v1).
+    base_url: str | None = None
+    #: openai: the NAME of the environment variable holding the API key (null = no key).
+    api_key_env: str | None = None
+    #: openai: requests in flight at once.
+    concurrency: int = Field(4, gt=0)
+    #: openai: seconds to wait for an answer (per try).
+    timeout_s: float = Field(60.0, gt=0)
+    #: openai: extra tries after a timeout, 429 or 5xx (never after another 4xx).
+    max_retries: int = Field(4, ge=0)
+    #: openai: first back-off in seconds (doubles each retry, with full jitter, capped at 30 s).
+    backoff_s: float = Field(0.5, ge=0)
+    #: openai score path: "completions" (echo + logprobs: exact, multi-token options), "chat"
+    #: (top_logprobs of the first reply token), "auto" (completions when possible, else chat).
+    score_mode: Literal["auto", "completions", "chat"] = "auto"
+    #: openai: a tokenizer (hf id, dir or "smollm2") whose chat template renders prompts for the
+    #: completions score path; null = the server applies the template (chat path only).
+    tokenizer: str | None = None
+    #: openai chat score path: how many alternatives to ask for (OpenAI allows up to 20).
+    top_logprobs: int = Field(20, gt=0, le=20)
+
+    @model_validator(mode="after")
+    def _needs_url(self) -> LLMParams:
+        if self.backend == "openai" and not self.base_url:
+            raise ValueError("backend 'openai' needs base_url (e.g. http://127.0.0.1:8000/v1)")
+        return self
+
+
+def _register_builtin() -> None:
+    """Import the built-in backends (each registers itself); torch loads only when used."""
+    import trustir.llm.hf  # noqa: F401
+    import trustir.llm.openai  # noqa: F401
+
+
+def make_backend(params: LLMParams | None = None, cached: bool = True) -> LLMBackend:
+    """The backend ``params`` describe; ``cached`` shares one loaded model per distinct params."""
+    params = params or LLMParams()
+    return _make_cached(params) if cached else _make(params)
+
+
+def _make(params: LLMParams) -> LLMBackend:
+    _register_builtin()
+    return BACKENDS.get(params.backend).from_params(params)  # type: ignore[attr-defined]
+
+
+@functools.lru_cache(maxsize=4)
+def _make_cached(params: LLMParams) -> LLMBackend:
+    return _make(params)

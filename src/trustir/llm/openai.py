@@ -1,0 +1,453 @@
+"""The ``openai`` backend: any OpenAI-compatible endpoint (vLLM, llama.cpp server, hosted APIs).
+
+Issue 3. Bounded concurrency (a thread pool), retries with exponential back-off and full jitter
+on timeouts, connection errors, 408/409/429 and 5xx (never on another 4xx), a clear error naming
+the endpoint when it cannot be reached. The API key is read from the environment variable whose
+*name* params give; it is sent only as the Bearer header and is redacted from every message.
+
+Scoring: ``completions`` mode sends prompt + option to ``/completions`` with ``echo`` and
+``logprobs`` and sums the option's tokens (exact, multi-token options); the chat template is
+rendered here with a local ``tokenizer``. ``chat`` mode asks ``/chat/completions`` for one token
+with ``top_logprobs`` and reads each option's first token there (-inf when absent).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import re
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import requests
+
+from trustir.llm.base import (
+    BACKENDS,
+    Generation,
+    LLMBackend,
+    LLMConnectionError,
+    LLMError,
+    LLMHTTPError,
+    LLMTimeoutError,
+    Prompt,
+    Usage,
+    check_options,
+    derive_seed,
+    to_messages,
+)
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUS = frozenset({408, 409, 429})  # and every 5xx
+MAX_BACKOFF_S = 30.0
+
+
+class _Secret:
+    """Holds the API key; prints as ``***`` (repr, str, f-strings, logging, vars())."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "***"
+
+    __str__ = __repr__
+
+
+def _reason(exc: Exception) -> str:
+    """A short cause for a connection error ("[Errno 111] Connection refused")."""
+    m = re.search(r"\[Errno -?\d+\][^'\")\]]*", str(exc))
+    return m.group(0).strip() if m else type(exc).__name__
+
+
+@BACKENDS.register("openai")
+class OpenAIBackend(LLMBackend):
+    """A client of an OpenAI-compatible HTTP API (``base_url`` like ``http://host:port/v1``)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key_env: str | None = None,
+        revision: str | None = None,
+        concurrency: int = 4,
+        timeout_s: float = 60.0,
+        max_retries: int = 4,
+        backoff_s: float = 0.5,
+        score_mode: str = "auto",
+        tokenizer: str | None = None,
+        top_logprobs: int = 20,
+        batch_size: int = 16,
+        seed: int = 0,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.model_id = f"{model}@{revision}" if revision else model
+        self.api_key_env = api_key_env
+        self._key: _Secret | None = None
+        if api_key_env:
+            import os
+
+            value = os.environ.get(api_key_env)
+            if not value:
+                raise LLMError(
+                    f"the environment variable {api_key_env} (llm.api_key_env) is not set; "
+                    "it must hold the API key"
+                )
+            self._key = _Secret(value)
+        self.concurrency = concurrency
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+        self.top_logprobs = top_logprobs
+        self.batch_size = batch_size
+        self.seed = seed
+        self.tokenizer_name = tokenizer
+        self.tokenizer = None
+        if tokenizer:
+            from trustir.llm.models import load_tokenizer
+
+            self.tokenizer = load_tokenizer(tokenizer)
+        if score_mode == "completions" and self.tokenizer is None:
+            log.info("score_mode 'completions' without a tokenizer: prompts are sent as raw text")
+        self.score_mode = score_mode
+        self.usage = Usage()
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._rng = random.Random()
+        self._warned_multi = False
+
+    @classmethod
+    def from_params(cls, params: Any) -> OpenAIBackend:
+        return cls(
+            base_url=params.base_url,
+            model=params.model,
+            api_key_env=params.api_key_env,
+            revision=params.revision,
+            concurrency=params.concurrency,
+            timeout_s=params.timeout_s,
+            max_retries=params.max_retries,
+            backoff_s=params.backoff_s,
+            score_mode=params.score_mode,
+            tokenizer=params.tokenizer,
+            top_logprobs=params.top_logprobs,
+            batch_size=params.batch_size,
+            seed=params.seed,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"OpenAIBackend(base_url={self.base_url!r}, model={self.model!r}, "
+            f"api_key_env={self.api_key_env!r})"
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "backend": "openai",
+            "model_id": self.model_id,
+            "base_url": self.base_url,
+            "api_key_env": self.api_key_env,
+        }
+
+    def close(self) -> None:
+        for s in self._sessions:
+            s.close()
+        self._sessions.clear()
+
+    # ---- HTTP -----------------------------------------------------------------------------
+    def _redact(self, text: str) -> str:
+        if self._key is not None and self._key.get():
+            text = text.replace(self._key.get(), "***")
+        return text
+
+    def _session(self) -> requests.Session:
+        s = getattr(self._local, "session", None)
+        if s is None:
+            s = requests.Session()
+            self._local.session = s
+            self._sessions.append(s)
+        return s
+
+    def _headers(self) -> dict[str, str]:
+        h = {"Content-Type": "application/json"}
+        if self._key is not None:
+            h["Authorization"] = f"Bearer {self._key.get()}"
+        return h
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        """Full jitter: uniform in [0, backoff·2^(attempt-1)], capped; Retry-After is a floor."""
+        cap = min(MAX_BACKOFF_S, self.backoff_s * 2 ** (attempt - 1))
+        delay = self._rng.uniform(0, cap)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, MAX_BACKOFF_S))
+        return delay
+
+    def post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST JSON to ``base_url + path``, retrying transient failures; the parsed answer."""
+        url = f"{self.base_url}{path}"
+        last: LLMError | None = None
+        retry_after: float | None = None
+        tries = self.max_retries + 1
+        for attempt in range(tries):
+            if attempt:
+                self.usage.add(retries=1)
+                delay = self._backoff(attempt, retry_after)
+                log.warning(
+                    "retrying %s in %.2fs (try %d/%d): %s", url, delay, attempt + 1, tries, last
+                )
+                time.sleep(delay)
+            retry_after = None
+            try:
+                r = self._session().post(
+                    url,
+                    json=payload,
+                    headers=self._headers(),
+                    timeout=(min(self.timeout_s, 10.0), self.timeout_s),
+                )
+            except requests.Timeout:
+                last = LLMTimeoutError(f"{url} gave no answer within {self.timeout_s:g} s")
+                continue
+            except requests.ConnectionError as exc:
+                last = LLMConnectionError(
+                    f"cannot reach the OpenAI-compatible endpoint at {self.base_url} "
+                    f"({self._redact(_reason(exc))}); is the server running (trustir serve-llm)?"
+                )
+                continue
+            except requests.RequestException as exc:
+                raise LLMError(f"{url}: {self._redact(type(exc).__name__)}") from None
+            if 200 <= r.status_code < 300:
+                try:
+                    return r.json()
+                except ValueError:
+                    raise LLMError(f"{url} answered {r.status_code} with invalid JSON") from None
+            detail = self._redact(self._error_detail(r))
+            err = LLMHTTPError(f"{url} answered HTTP {r.status_code}: {detail}", r.status_code)
+            if r.status_code in RETRY_STATUS or r.status_code >= 500:
+                last = err
+                try:
+                    retry_after = float(r.headers.get("Retry-After", ""))
+                except ValueError:
+                    retry_after = None
+                continue
+            raise err
+        assert last is not None
+        status = getattr(last, "status", None)
+        msg = f"{last} (gave up after {tries} tries)"
+        if isinstance(last, LLMHTTPError):
+            raise LLMHTTPError(msg, status or 0)
+        raise type(last)(msg)
+
+    @staticmethod
+    def _error_detail(r: requests.Response) -> str:
+        try:
+            body = r.json()
+            err = body.get("error", body) if isinstance(body, dict) else body
+            msg = err.get("message", err) if isinstance(err, dict) else err
+            return str(msg)[:300]
+        except ValueError:
+            return (r.text or r.reason or "")[:300]
+
+    def _map(self, fn: Any, jobs: list[Any]) -> list[Any]:
+        if len(jobs) <= 1 or self.concurrency <= 1:
+            return [fn(j) for j in jobs]
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(jobs))) as pool:
+            return list(pool.map(fn, jobs))
+
+    # ---- prompts --------------------------------------------------------------------------
+    def render_text(self, prompt: Prompt) -> str:
+        """The text sent to /completions: chat-templated with the local tokenizer, or raw."""
+        if self.tokenizer is not None and self.tokenizer.chat_template is not None:
+            return self.tokenizer.apply_chat_template(
+                to_messages(prompt), add_generation_prompt=True, tokenize=False
+            )
+        if not isinstance(prompt, str):
+            raise ValueError(
+                "completions scoring of chat messages needs llm.tokenizer (to render the chat "
+                "template); or use score_mode 'chat'"
+            )
+        return prompt
+
+    def count_tokens(self, prompt: Prompt) -> int:
+        if self.tokenizer is not None:
+            return len(self.tokenizer.encode(self.render_text(prompt), add_special_tokens=False))
+        msgs = to_messages(prompt)  # an estimate: ~4 characters a token, plus the template
+        return sum(math.ceil(len(m["content"]) / 4) + 4 for m in msgs) + 2
+
+    # ---- score ----------------------------------------------------------------------------
+    def score(self, prompts: Sequence[Prompt], options: Sequence[str]) -> np.ndarray:
+        opts = check_options(options)
+        t0 = time.perf_counter()
+        mode = self.score_mode
+        if mode == "auto":
+            mode = "completions" if self.tokenizer is not None else "chat"
+        out = None
+        if mode == "completions":
+            try:
+                out = self._score_completions(list(prompts), opts)
+            except LLMHTTPError as exc:
+                if self.score_mode != "auto" or exc.status not in (400, 404, 405, 422, 501):
+                    raise
+                log.warning("%s: completions scoring refused (%s); using chat logprobs", self, exc)
+                self.score_mode = "chat"
+        if out is None:
+            out = self._score_chat(list(prompts), opts)
+        self.usage.add(calls=len(prompts), seconds=time.perf_counter() - t0)
+        return out
+
+    def _score_completions(self, prompts: list[Prompt], opts: list[str]) -> np.ndarray:
+        prefixes = [self.render_text(p) for p in prompts]
+        pairs = [(i, j) for i in range(len(prompts)) for j in range(len(opts))]
+        chunks = [pairs[k : k + self.batch_size] for k in range(0, len(pairs), self.batch_size)]
+
+        def run(chunk: list[tuple[int, int]]) -> list[float]:
+            body = {
+                "model": self.model,
+                "prompt": [prefixes[i] + opts[j] for i, j in chunk],
+                "max_tokens": 1,  # some servers refuse 0; the one new token is ignored
+                "temperature": 0,
+                "echo": True,
+                "logprobs": 1,
+            }
+            res = self.post("/completions", body)
+            self._count(res)
+            choices = sorted(res.get("choices", []), key=lambda c: c.get("index", 0))
+            if len(choices) != len(chunk):
+                raise LLMError(f"{self.base_url}: {len(choices)} choices for {len(chunk)} prompts")
+            return [
+                self._option_logprob(c.get("logprobs"), len(prefixes[i]), len(opts[j]))
+                for c, (i, j) in zip(choices, chunk, strict=True)
+            ]
+
+        out = np.zeros((len(prompts), len(opts)), dtype=np.float64)  # [n_prompts, n_options]
+        for chunk, vals in zip(chunks, self._map(run, chunks), strict=True):
+            for (i, j), v in zip(chunk, vals, strict=True):
+                out[i, j] = v
+        return out
+
+    def _option_logprob(self, lp: dict[str, Any] | None, start: int, length: int) -> float:
+        """Sum of the echoed tokens covering characters [start, start + length)."""
+        if not lp or "token_logprobs" not in lp:
+            raise LLMError(f"{self.base_url}: no echo logprobs (does it support echo?)")
+        tokens, lps = lp.get("tokens") or [], lp["token_logprobs"]
+        offsets = lp.get("text_offset")
+        if not offsets:  # cumulative token lengths (exact when tokens decode one by one)
+            offsets, pos = [], 0
+            for t in tokens:
+                offsets.append(pos)
+                pos += len(t)
+        end = start + length
+        total, hit = 0.0, False
+        for k, off in enumerate(offsets):
+            if off >= end:  # the option is over (the one generated token lies past it)
+                break
+            nxt = offsets[k + 1] if k + 1 < len(offsets) else off + len(tokens[k])
+            if nxt > start:  # the token overlaps the option
+                if lps[k] is None:
+                    raise LLMError(f"{self.base_url}: the option has no log-probability")
+                total += lps[k]
+                hit = True
+        if not hit:
+            raise LLMError(f"{self.base_url}: the option's tokens were not echoed back")
+        return total
+
+    def _score_chat(self, prompts: list[Prompt], opts: list[str]) -> np.ndarray:
+        def run(prompt: Prompt) -> list[float]:
+            body = {
+                "model": self.model,
+                "messages": to_messages(prompt),
+                "max_tokens": 1,
+                "temperature": 0,
+                "logprobs": True,
+                "top_logprobs": self.top_logprobs,
+            }
+            res = self.post("/chat/completions", body)
+            self._count(res)
+            try:
+                first = res["choices"][0]["logprobs"]["content"][0]
+            except (KeyError, IndexError, TypeError):
+                raise LLMError(f"{self.base_url}: no chat logprobs in the answer") from None
+            alts = {a["token"]: a["logprob"] for a in first.get("top_logprobs") or []}
+            alts.setdefault(first["token"], first["logprob"])
+            return [self._first_token_logprob(alts, o) for o in opts]
+
+        return np.array(self._map(run, prompts), dtype=np.float64).reshape(len(prompts), len(opts))
+
+    def _first_token_logprob(self, alts: dict[str, float], option: str) -> float:
+        """The option's log-prob among a step's alternatives: exact token, else its longest
+        listed first token (multi-token options are approximated), else -inf."""
+        if option in alts:
+            return float(alts[option])
+        starts = [t for t in alts if t and option.startswith(t)]
+        if not starts:
+            return float("-inf")
+        if not self._warned_multi:
+            log.warning(
+                "chat scoring approximates multi-token option %r by its first token", option
+            )
+            self._warned_multi = True
+        return float(alts[max(starts, key=len)])
+
+    def _count(self, res: dict[str, Any]) -> None:
+        u = res.get("usage") or {}
+        self.usage.add(
+            tokens_in=int(u.get("prompt_tokens") or 0),
+            tokens_out=int(u.get("completion_tokens") or 0),
+        )
+
+    # ---- generate -------------------------------------------------------------------------
+    def generate(
+        self,
+        prompt: Prompt,
+        n: int = 1,
+        temperature: float = 0.0,
+        max_new_tokens: int = 32,
+        seed: int | None = None,
+    ) -> list[Generation]:
+        msgs = to_messages(prompt)
+        if seed is None:
+            seed = derive_seed(self.seed, msgs, n, temperature, max_new_tokens)
+        t0 = time.perf_counter()
+        gens: list[Generation] = []
+        for attempt in range(n):  # a server that ignores n answers with fewer choices
+            body = {
+                "model": self.model,
+                "messages": msgs,
+                "n": n - len(gens),
+                "temperature": temperature,
+                "max_tokens": max_new_tokens,
+                "logprobs": True,
+                "seed": seed + attempt,
+            }
+            res = self.post("/chat/completions", body)
+            self._count(res)
+            prompt_tokens = int((res.get("usage") or {}).get("prompt_tokens") or 0)
+            for c in sorted(res.get("choices", []), key=lambda c: c.get("index", 0)):
+                content = ((c.get("logprobs") or {}).get("content")) or []
+                gens.append(
+                    Generation(
+                        text=(c.get("message") or {}).get("content") or "",
+                        tokens=[t["token"] for t in content],
+                        token_logprobs=[float(t["logprob"]) for t in content],
+                        tokens_in=prompt_tokens,
+                        tokens_out=len(content),
+                        finish_reason=c.get("finish_reason") or "stop",
+                    )
+                )
+            if len(gens) >= n:
+                break
+        if not gens:
+            raise LLMError(f"{self.base_url}/chat/completions answered with no choices")
+        self.usage.add(calls=1, seconds=time.perf_counter() - t0)
+        return gens[:n]
