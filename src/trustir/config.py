@@ -6,13 +6,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
+from trustir.section import Section
 
-class Section(BaseModel):
-    """Base of every params section: unknown keys are errors, not silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+__all__ = ["Params", "ParamsError", "Section", "load_params", "non_default", "parse_params"]
 
 
 class DataParams(Section):

@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from trustir.config import Section
 from trustir.llm.base import BACKENDS, LLMBackend
+from trustir.section import Section
 
 
 class LLMParams(Section):

@@ -22,60 +22,20 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import polars as pl
 import torch
-from pydantic import Field, model_validator
 
-from trustir.config import Section
 from trustir.retrieval.bm25 import document_texts
 from trustir.retrieval.encoders import Encoder
 from trustir.retrieval.losses import LOSSES, Loss
 from trustir.retrieval.negatives import mine_hard_negatives
 from trustir.retrieval.regimes import LabelPhase, Positives
+from trustir.retrieval.train_params import TrainParams
 
 TRAIN_META = "trustir_train.json"
-
-
-class TrainParams(Section):
-    """Retriever training settings (one ``params.yaml`` section per variant)."""
-
-    #: "minilm" (packaged all-MiniLM-L6-v2) or any HF encoder id / local directory.
-    model: str = "minilm"
-    pooling: Literal["mean", "cls"] = "mean"
-    temperature: float = Field(0.05, gt=0)
-    #: a name in ``trustir.retrieval.losses.LOSSES`` and its options (e.g. lsepair negatives: max).
-    loss: str = "infonce"
-    loss_options: dict[str, Any] = {}
-    epochs: int = Field(1, ge=1)
-    #: queries per micro-batch (in-batch negatives are shared within one micro-batch).
-    batch_size: int = Field(32, ge=1)
-    grad_accum: int = Field(1, ge=1)
-    lr: float = Field(2e-5, gt=0)
-    weight_decay: float = Field(0.01, ge=0)
-    warmup_ratio: float = Field(0.1, ge=0, lt=1)
-    max_grad_norm: float | None = Field(1.0, gt=0)
-    max_length: int = Field(256, gt=0)
-    #: BM25 hard negatives per query per step (drawn from the query's mined list when longer).
-    hard_negatives: int = Field(1, ge=0)
-    #: cap on the positives per query that multi-positive losses use (best grades first).
-    max_positives: int = Field(4, ge=1)
-    seed: int = 13
-    device: str = "auto"
-    #: bf16 autocast on CUDA (CPU always trains in fp32).
-    bf16: bool = True
-    #: each side of a batch is encoded in this many forward passes over length-sorted chunks,
-    #: each padded to its own longest text (same embeddings, less padding); 1 = one pass.
-    length_buckets: int = Field(4, ge=1)
-
-    @model_validator(mode="after")
-    def _known_loss(self) -> TrainParams:
-        if self.loss not in LOSSES:
-            raise ValueError(f"unknown loss {self.loss!r}; known: {', '.join(LOSSES.names())}")
-        LOSSES.get(self.loss).check_options(self.loss_options)
-        return self
 
 
 @dataclass(frozen=True)
@@ -269,6 +229,7 @@ class BiEncoderTrainer:
         self.params = params
         self.corpus_texts = corpus_texts
         self.loss = LOSSES.get(params.loss)
+        self.loss.check_options(params.loss_options)
         self.encoder = Encoder(
             init or params.model, params.pooling, params.max_length, params.device
         )
