@@ -99,6 +99,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve_llm(args: argparse.Namespace) -> int:
+    """Serve an LLM over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions)."""
+    from trustir.llm.server import main as serve
+
+    return serve(args.server_args) or 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="trustir",
@@ -136,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name", help="BEIR dataset name, e.g. scifact")
     s.set_defaults(fn=_cmd_download)
 
+    s = sub.add_parser("serve-llm", help=_cmd_serve_llm.__doc__, add_help=False)
+    s.add_argument("server_args", nargs=argparse.REMAINDER, help="--model --host --port ...")
+    s.set_defaults(fn=_cmd_serve_llm)
+
     s = sub.add_parser("evaluate", help=_cmd_evaluate.__doc__)
     s.add_argument("run", help="TREC run file")
     s.add_argument("qrels", help="TREC qrels file (qid 0 docid rel)")
@@ -146,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve-llm"]:  # its own parser owns every flag, --help included
+        from trustir.llm.server import main as serve
+
+        return serve(argv[1:]) or 0
     args = build_parser().parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:

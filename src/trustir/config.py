@@ -8,6 +8,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError
 
+from trustir.llm.config import LLMParams
 from trustir.section import Section
 
 __all__ = ["Params", "ParamsError", "Section", "load_params", "non_default", "parse_params"]
@@ -83,12 +84,37 @@ class EvaluateParams(Section):
     min_rel: int | None = None
 
 
+class AnnotateParams(Section):
+    """LLM relevance annotation of pooled candidates (issue 3); the LLM itself is ``llm``."""
+
+    #: a registered judge: relevance (graded 0-3) | relevance-binary (yes/no)
+    judge: str = "relevance"
+    #: score = read the label from the options' probabilities; generate = parse the reply
+    mode: Literal["score", "generate"] = "score"
+    #: which queries are annotated: train | test | all; the first max_queries by id
+    split: Literal["train", "test", "all"] = "train"
+    max_queries: int | None = Field(60, gt=0)
+    #: candidates = the union of the top `depth` documents of each run in `runs`
+    depth: int = Field(5, gt=0)
+    runs: list[str] = ["bm25", "dense-minilm"]
+    #: null: an LLM qrel's grade is the judge's label (most probable option). A number: pairs
+    #: whose score (expected grade; P(yes) for binary judges) reaches it become positives
+    #: (grade evaluate.min_rel), the others keep their label capped below min_rel.
+    threshold: float | None = None
+    #: labels committed to the label store every this many items (a killed run resumes)
+    flush_every: int = Field(32, gt=0)
+    #: the label store (SQLite); null = the per-user cache ($TRUSTIR_CACHE/labels)
+    store: str | None = None
+
+
 class Params(Section):
     """All of ``params.yaml``."""
 
     data: DataParams = DataParams()
     index: IndexParams = IndexParams()
     evaluate: EvaluateParams = EvaluateParams()
+    llm: LLMParams = LLMParams()
+    annotate: AnnotateParams = AnnotateParams()
 
 
 class ParamsError(ValueError):

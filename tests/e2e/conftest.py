@@ -110,6 +110,22 @@ def make_repo(dest: Path, profile: str | None = "tiny", source: Path = REPO_ROOT
     return dest
 
 
+def set_param(repo: Path, dotted: str, value: object, commit: bool = False) -> None:
+    """Set one params.yaml key of ``repo`` (``"annotate.store"``), optionally committing it."""
+    import yaml
+
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    *parents, leaf = dotted.split(".")
+    node = params
+    for key in parents:
+        node = node[key]
+    node[leaf] = value
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    if commit:
+        _run(["git", "add", "params.yaml"], repo)
+        _run(["git", *_GIT_ID, "commit", "-q", "-m", f"set {dotted}"], repo)
+
+
 @pytest.fixture(scope="session")
 def repo_maker() -> Callable[..., Path]:
     """:func:`make_repo`, for tests that build a repo from other sources or profiles."""
@@ -121,6 +137,9 @@ def tiny_repo_factory(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Pat
     """``factory(dest) -> dest``: a fresh, never-run tiny repo at ``dest`` (a copy of one
     pristine repo built once per session)."""
     template = make_repo(tmp_path_factory.mktemp("tiny-template") / "repo")
+    # LLM labels of test repos go to a session store, never the user's label cache
+    store = tmp_path_factory.mktemp("labels") / "labels.sqlite"
+    set_param(template, "annotate.store", str(store), commit=True)
 
     def factory(dest: Path) -> Path:
         shutil.copytree(template, dest, symlinks=True)
@@ -167,3 +186,9 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         }
         with temporary_settings(updates=settings), prefect_test_harness(server_startup_timeout=120):
             yield
+
+
+@pytest.fixture(scope="session")
+def param_setter() -> Callable[..., None]:
+    """:func:`set_param`: ``param_setter(repo, "annotate.max_queries", 8, commit=False)``."""
+    return set_param

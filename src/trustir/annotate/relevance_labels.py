@@ -1,0 +1,103 @@
+"""The annotate stage's work: pool candidates, judge them with the LLM, write LLM qrels, and
+measure agreement with the ground truth (issue 3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from trustir.annotate import get_judge, judge_pairs
+from trustir.annotate.agreement import agreement
+from trustir.annotate.pool import pool_candidates, select_queries
+from trustir.config import AnnotateParams
+from trustir.llm.config import LLMParams, make_backend
+from trustir.llm.ledger import Ledger
+from trustir.llm.store import LabelStore
+from trustir.retrieval.bm25 import document_texts
+from trustir.schema import GROUND_TRUTH_SOURCES
+
+
+@dataclass
+class AnnotationResult:
+    labels: pl.DataFrame  # the labels table of every judged pair
+    qrels: pl.DataFrame  # LLM qrels (source "llm:<model>")
+    metrics: dict[str, Any]  # {"run": ledger counts, "agreement": {...}, "labels": {...}}
+
+
+def grade_expr(threshold: float | None, min_rel: int) -> pl.Expr:
+    """The LLM qrel grade: the label, or (with a threshold) positives by score."""
+    if threshold is None:
+        return pl.col("label")
+    return (
+        pl.when(pl.col("score") >= threshold)
+        .then(pl.max_horizontal(pl.col("label"), pl.lit(min_rel)))
+        .otherwise(pl.min_horizontal(pl.col("label"), pl.lit(min_rel - 1)))
+    )
+
+
+def annotate_candidates(
+    corpus: pl.DataFrame,
+    queries: pl.DataFrame,
+    qrels: pl.DataFrame,
+    runs: list[pl.DataFrame],
+    params: AnnotateParams,
+    llm: LLMParams,
+    min_rel: int,
+    show_progress: bool = True,
+) -> AnnotationResult:
+    """Judge the pooled candidates of the selected queries; only labels missing from the store
+    cost LLM calls."""
+    chosen = select_queries(queries, params.split, params.max_queries)
+    pairs = pool_candidates(runs, chosen["query_id"].to_list(), params.depth)
+    docs = corpus.select("doc_id", pl.Series("doc", document_texts(corpus)))
+    pairs = (
+        pairs.join(chosen.select("query_id", pl.col("text").alias("query")), on="query_id")
+        .join(docs, on="doc_id")
+        .sort(["query_id", "doc_id"])
+    )
+    judge = get_judge(params.judge)
+    backend = make_backend(llm)
+    ledger = Ledger(run=f"annotate-{judge.name}", model=backend.model_id)
+    store_path = Path(params.store).expanduser() if params.store else None
+    with LabelStore(store_path, flush_every=params.flush_every) as store:
+        labels = judge_pairs(
+            judge,
+            backend,
+            store,
+            pairs,
+            params.mode,
+            ledger,
+            params.flush_every,
+            show_progress=show_progress,
+        )
+    ledger.append()
+    # the store is keyed by texts; the ids are the ones of this dataset
+    labels = (
+        labels.drop("query_id", "doc_id")
+        .with_columns(pairs["query_id"].alias("query_id"), pairs["doc_id"].alias("doc_id"))
+        .select(labels.columns)
+    )
+    ok = labels.filter(pl.col("status") == "ok")
+    llm_qrels = ok.select(
+        "query_id",
+        "doc_id",
+        pl.col("label").alias("relevance"),
+        pl.lit(f"llm:{llm.model}").alias("source"),
+    )
+    truth = qrels.filter(pl.col("source").is_in(list(GROUND_TRUTH_SOURCES)))
+    metrics = {
+        "run": ledger.to_metrics(),
+        "agreement": agreement(llm_qrels, truth, min_rel),
+        "labels": {
+            "queries": chosen.height,
+            "pairs": labels.height,
+            "unparseable": int((labels["status"] == "unparseable").sum()),
+            "positives_per_query": (
+                llm_qrels.filter(pl.col("relevance") >= min_rel).height / max(chosen.height, 1)
+            ),
+        },
+    }
+    return AnnotationResult(labels=labels, qrels=llm_qrels, metrics=metrics)
