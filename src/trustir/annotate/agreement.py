@@ -36,9 +36,10 @@ def agreement(
     gt = j["truth"].to_numpy()
     llm_pos, gt_pos = llm >= min_rel, gt >= min_rel
     tp = int((llm_pos & gt_pos).sum())
-    return {
-        "kappa": cohen_kappa(llm, gt, n_grades),
-        "precision": tp / int(llm_pos.sum()) if llm_pos.any() else float("nan"),
-        "recall": tp / int(gt_pos.sum()) if gt_pos.any() else float("nan"),
+    kappa = cohen_kappa(llm, gt, n_grades)
+    return {  # None where undefined (no positives), so the metrics file stays valid JSON
+        "kappa": None if np.isnan(kappa) else kappa,
+        "precision": tp / int(llm_pos.sum()) if llm_pos.any() else None,
+        "recall": tp / int(gt_pos.sum()) if gt_pos.any() else None,
         "pairs": int(j.height),
     }
