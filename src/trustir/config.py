@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -11,7 +12,15 @@ from pydantic import Field, ValidationError
 from trustir.llm.config import LLMParams
 from trustir.section import Section
 
-__all__ = ["Params", "ParamsError", "Section", "load_params", "non_default", "parse_params"]
+__all__ = [
+    "Params",
+    "ParamsError",
+    "Section",
+    "flatten",
+    "load_params",
+    "non_default",
+    "parse_params",
+]
 
 
 class DataParams(Section):
@@ -99,8 +108,10 @@ class AnnotateParams(Section):
     runs: list[str] = ["bm25", "dense-minilm"]
     #: null: an LLM qrel's grade is the judge's label (most probable option). A number: pairs
     #: whose score (expected grade; P(yes) for binary judges) reaches it become positives
-    #: (grade evaluate.min_rel), the others keep their label capped below min_rel.
-    threshold: float | None = None
+    #: (grade evaluate.min_rel), the others keep their label capped below min_rel. The default
+    #: suits SmolLM2-135M, whose expected grades sit near 1 (its argmax is almost never >= 2);
+    #: use null with a capable judge model.
+    threshold: float | None = 0.95
     #: labels committed to the label store every this many items (a killed run resumes)
     flush_every: int = Field(32, gt=0)
     #: the label store (SQLite); null = the per-user cache ($TRUSTIR_CACHE/labels)
@@ -141,18 +152,19 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     return parse_params(raw, origin=str(path.name))
 
 
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``; an empty section overrides nothing (dropped)."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
 def non_default(params: Params) -> dict[str, Any]:
     """The params that differ from the defaults, as a flat ``{"a.b": value}`` mapping."""
-
-    def flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for k, v in d.items():
-            key = f"{prefix}{k}"
-            if isinstance(v, dict):
-                out.update(flat(v, key + "."))
-            else:
-                out[key] = v
-        return out
-
-    cur, ref = flat(params.model_dump()), flat(Params().model_dump())
+    cur, ref = flatten(params.model_dump()), flatten(Params().model_dump())
     return {k: v for k, v in cur.items() if ref.get(k) != v}

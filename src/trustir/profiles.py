@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from trustir.config import flatten
 from trustir.io.atomic import write_text
 from trustir.paths import repo_root
 
@@ -97,18 +98,6 @@ def as_set_args(profile: Mapping[str, Any]) -> list[str]:
     for key, value in flatten(profile).items():
         args += ["-S", f"{key}={hydra_value(value)}"]
     return args
-
-
-def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``; an empty section overrides nothing (dropped)."""
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(flatten(value, dotted + "."))
-        else:
-            flat[dotted] = value
-    return flat
 
 
 def hydra_value(value: Any) -> str:
