@@ -95,50 +95,28 @@ def test_broken_inputs_stop_the_dag(tiny_repo: Path, tmp_path: Path, case, expec
     assert not (repo / "data/index").exists()  # nothing downstream ran on bad data
 
 
-def test_temp_experiment_resolves_relative_data_path(tiny_repo: Path, tmp_path: Path):
-    # a BEIR folder beside the repo, named relative to it, as ../shared/data/... is in the lab
+def lab_with_shared_folder(tiny_repo: Path, tmp_path: Path) -> Path:
+    """A repo copy with a BEIR folder beside it, named relative to it (as ../shared/data/...)."""
     repo = tmp_path / "lab" / "repo"
     repo.parent.mkdir()
     shutil.copytree(tiny_repo, repo, ignore=shutil.ignore_patterns("data", "metrics", "reports"))
     shutil.copytree(FIXTURE, tmp_path / "lab" / "shared" / "tiny")
-    dvc(
-        repo,
-        "exp",
-        "run",
-        "--temp",
-        "-n",
-        "tiny-local",
-        "-S",
-        "data.source=local",
-        "-S",
-        "data.path=../shared/tiny",
-        "-S",
-        "data.name=tiny",
-    )
-    shown = json.loads(dvc(repo, "exp", "show", "--json").stdout)
-    assert "tiny-local" in json.dumps(shown)
-    assert "nDCG@10" in json.dumps(shown)
+    return repo
+
+
+LOCAL = ("-S", "data.source=local", "-S", "data.path=../shared/tiny", "-S", "data.name=tiny")
+
+
+def test_temp_experiment_resolves_relative_data_path(tiny_repo: Path, tmp_path: Path):
+    repo = lab_with_shared_folder(tiny_repo, tmp_path)
+    dvc(repo, "exp", "run", "--temp", "-n", "tiny-local", *LOCAL)
+    shown = json.dumps(json.loads(dvc(repo, "exp", "show", "--json").stdout))
+    assert "tiny-local" in shown and "nDCG@10" in shown
 
 
 def test_queued_experiment_resolves_relative_data_path(tiny_repo: Path, tmp_path: Path):
-    repo = tmp_path / "lab" / "repo"
-    repo.parent.mkdir()
-    shutil.copytree(tiny_repo, repo, ignore=shutil.ignore_patterns("data", "metrics", "reports"))
-    shutil.copytree(FIXTURE, tmp_path / "lab" / "shared" / "tiny")
-    dvc(
-        repo,
-        "exp",
-        "run",
-        "--queue",
-        "-n",
-        "queued-local",
-        "-S",
-        "data.source=local",
-        "-S",
-        "data.path=../shared/tiny",
-        "-S",
-        "data.name=tiny",
-    )
+    repo = lab_with_shared_folder(tiny_repo, tmp_path)
+    dvc(repo, "exp", "run", "--queue", "-n", "queued-local", *LOCAL)
     dvc(repo, "exp", "run", "--run-all")
     shown = json.dumps(json.loads(dvc(repo, "exp", "show", "--json").stdout))
     assert "queued-local" in shown and "nDCG@10" in shown
