@@ -1,10 +1,10 @@
 """Annotation throughput: batched ``score`` (prefix KV reuse) vs one-at-a-time ``generate``.
 
 Issue 3 ("Done means": goal ≥ 5×). Same model (SmolLM2-135M-Instruct, CPU), same relevance
-prompts (~90 tokens: an UMBRELA-style instruction, a query, a passage; grouped by query as the
-annotate stage pools them), best of 2. ``generate`` gets just enough new tokens for the label
-(one digit). Also shows ``score`` without prefix reuse, to separate the two savings. Prints
-items/s, prompt tokens/s and the ratios.
+prompts (the annotate stage's graded judge on mini-world queries and their top BM25 documents,
+grouped by query as the stage pools them), best of 2. ``generate`` gets just enough new
+tokens for the label (one digit). Also shows ``score`` without prefix reuse, to separate the
+two savings. Prints items/s, prompt tokens/s and the ratios.
 """
 
 from __future__ import annotations
@@ -17,34 +17,30 @@ from _common import best_time, report
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 N_QUERIES, DOCS_PER_QUERY = 4, int(os.environ.get("BENCH_DOCS", 4))
-SYSTEM = (
-    "You are a search quality rater. Given a query and a passage, grade the passage: "
-    "3 = it answers the query exactly, 2 = it states an answer that is wrong, "
-    "1 = it mentions the topic only, 0 = it is unrelated. Reply with the digit only."
-)
-RIVERS = ["Elbe", "Danube", "Rhine", "Oder"]
-CITIES = ["Dresden", "Vienna", "Basel", "Wroclaw", "Prague", "Linz"]
 
 
 def prompts() -> list[list[dict[str, str]]]:
-    out = []
-    for q in range(N_QUERIES):
-        river = RIVERS[q % len(RIVERS)]
-        for d in range(DOCS_PER_QUERY):
-            city = CITIES[(q + d) % len(CITIES)]
-            passage = (
-                f"The {river} flows past {city}; near the city it is {120 + 37 * d} metres wide "
-                f"and its total length is {800 + 97 * (q + d)} km."
-            )
-            user = f"Query: How long is the {river}?\nPassage: {passage}\nGrade:"
-            out.append([{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}])
-    return out
+    """The annotate stage's own prompts: the graded judge on mini-world queries and each query's
+    top BM25 documents, grouped by query as the stage pools them."""
+    from trustir.annotate import get_judge
+    from trustir.config import Bm25Params
+    from trustir.retrieval.bm25 import bm25_run, document_texts
+    from trustir.sources.world import generate_world
+
+    world = generate_world(1.0, 13)
+    queries = world["queries"].sort("query_id").head(N_QUERIES)
+    run = bm25_run(world["corpus"], queries, Bm25Params(), DOCS_PER_QUERY, show_progress=False)
+    texts = dict(zip(world["corpus"]["doc_id"], document_texts(world["corpus"]), strict=True))
+    qtext = dict(zip(queries["query_id"], queries["text"], strict=True))
+    judge = get_judge("relevance")
+    return [judge.prompt(qtext[q], texts[d]) for q, d in run.select("query_id", "doc_id").rows()]
 
 
 def main() -> None:
+    from trustir.annotate import get_judge
     from trustir.llm.hf import HFBackend
 
-    items, options = prompts(), ["0", "1", "2", "3"]
+    items, options = prompts(), list(get_judge("relevance").options)
     llm = HFBackend("smollm2", device="cpu", batch_size=16)
     n_tokens = sum(llm.count_tokens(p) for p in items)
 
