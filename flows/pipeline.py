@@ -123,19 +123,27 @@ def _pump(stream: IO[str], sink: Callable[[str], None]) -> None:
         sink(line.rstrip("\n"))
 
 
-def run_stage(
-    stage: str, root: Path, force: bool = False, log: Callable[[str, str], None] | None = None
-) -> StageRun:
-    """Run ``dvc repro -s STAGE`` in ``root``; stream each output line to ``log(stream, line)``.
+@dataclass(frozen=True)
+class CommandRun:
+    """A finished subprocess: exit status, every stdout line, the last stderr lines, seconds."""
 
-    Returns a :class:`StageRun`; raises :class:`StageFailed` (with the stderr tail) on failure.
-    """
+    returncode: int
+    stdout: list[str]
+    stderr_tail: list[str]
+    seconds: float
+
+
+def run_command(
+    args: list[str], root: Path, log: Callable[[str, str], None] | None = None
+) -> CommandRun:
+    """Run ``args`` in ``root`` with :func:`stage_env`; stream each output line to
+    ``log(stream, line)`` as it comes. Never raises on a non-zero exit (see ``returncode``)."""
     log = log or (lambda _stream, _line: None)
     stdout: list[str] = []
     stderr: deque[str] = deque(maxlen=200)
     start = time.perf_counter()
     proc = subprocess.Popen(
-        repro_command(stage, force),
+        args,
         cwd=root,
         env=stage_env(root),
         stdin=subprocess.DEVNULL,
@@ -154,16 +162,27 @@ def run_stage(
         reader.start()
     try:
         returncode = proc.wait()
-    finally:  # interrupted or cancelled: do not leave the stage running
+    finally:  # interrupted or cancelled: do not leave the command running
         if proc.poll() is None:
             proc.terminate()
             proc.wait()
         for reader in readers:
             reader.join()
-    if returncode != 0:
-        raise StageFailed(stage, returncode, list(stderr)[-ERROR_TAIL_LINES:])
-    detail = next((why for line in stdout for rx, why in _CACHED if rx.match(line)), "ran")
-    return StageRun(stage, detail != "ran", detail, time.perf_counter() - start)
+    return CommandRun(returncode, stdout, list(stderr), time.perf_counter() - start)
+
+
+def run_stage(
+    stage: str, root: Path, force: bool = False, log: Callable[[str, str], None] | None = None
+) -> StageRun:
+    """Run ``dvc repro -s STAGE`` in ``root``; stream each output line to ``log(stream, line)``.
+
+    Returns a :class:`StageRun`; raises :class:`StageFailed` (with the stderr tail) on failure.
+    """
+    run = run_command(repro_command(stage, force), root, log)
+    if run.returncode != 0:
+        raise StageFailed(stage, run.returncode, run.stderr_tail[-ERROR_TAIL_LINES:])
+    detail = next((why for line in run.stdout for rx, why in _CACHED if rx.match(line)), "ran")
+    return StageRun(stage, detail != "ran", detail, run.seconds)
 
 
 def _tee(
@@ -176,8 +195,8 @@ def _tee(
     return sink
 
 
-def _logger_sink(logger: Any) -> Callable[[str, str], None]:
-    """Send each line of a stage's output to ``logger`` (DVC's ERROR/WARNING lines as such)."""
+def logger_sink(logger: Any) -> Callable[[str, str], None]:
+    """Send each line of a command's output to ``logger`` (DVC's ERROR/WARNING lines as such)."""
 
     def log(_stream: str, line: str) -> None:
         if not line.strip():
@@ -196,7 +215,7 @@ def _logger_sink(logger: Any) -> Callable[[str, str], None]:
 def repro_stage(stage: str, root: str, force: bool = False) -> State:
     """One DVC stage as a Prefect task: Completed ("Cached" when DVC skipped it) or Failed."""
     logger = get_run_logger()  # bound to this task run; the reader threads log through it
-    run = run_stage(stage, Path(root), force, _logger_sink(logger))
+    run = run_stage(stage, Path(root), force, logger_sink(logger))
     if run.cached:
         logger.info("stage '%s' cached: %s", stage, run.detail)
         return Completed(name="Cached", message=f"cached: {run.detail}", data=run)
