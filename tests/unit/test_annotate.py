@@ -183,3 +183,14 @@ def test_backend_failures_keep_finished_labels_and_retry_only_failures(tmp_path)
         assert frame.height == 2 and set(frame["status"]) == {"error"}
         assert "Connection" in frame["raw"][0] or "connect" in frame["raw"][0].lower()
         assert len(store.missing(frame["key"].to_list())) == 2  # errors are retried next time
+
+
+def test_threshold_turns_high_scores_into_positives():
+    from trustir.annotate.relevance_labels import grade_expr
+
+    labels = pl.DataFrame({"label": [0, 1, 3, 2, 1], "score": [0.9, 1.2, 0.5, 2.4, 0.96]})
+    by_label = labels.select(grade_expr(None, 2))["label"].to_list()
+    assert by_label == [0, 1, 3, 2, 1]
+    graded = labels.select(grade_expr(0.95, 2).alias("g"))["g"].to_list()
+    # score >= .95 -> at least min_rel (2); below -> label capped at min_rel - 1
+    assert graded == [0, 2, 1, 2, 2]

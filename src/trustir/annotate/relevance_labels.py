@@ -84,7 +84,7 @@ def annotate_candidates(
     llm_qrels = ok.select(
         "query_id",
         "doc_id",
-        pl.col("label").alias("relevance"),
+        grade_expr(params.threshold, min_rel).alias("relevance"),
         pl.lit(f"llm:{llm.model}").alias("source"),
     )
     truth = qrels.filter(pl.col("source").is_in(list(GROUND_TRUTH_SOURCES)))
