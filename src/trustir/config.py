@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from trustir.llm.config import LLMParams
+from trustir.retrieval.train_params import TrainParams, loss_names
 from trustir.section import Section
 
 __all__ = [
@@ -118,6 +119,61 @@ class AnnotateParams(Section):
     store: str | None = None
 
 
+class MultiposParams(Section):
+    """Multi-positive retriever training (P3): a loss x label-regime grid, each variant trained
+    from ``train.model`` and scored on the test queries against ``train.model`` untrained."""
+
+    #: the ``train_retriever`` matrix: every loss (``trustir.retrieval.losses``) under every
+    #: label regime (human | llm | mixed | curriculum, ``trustir.retrieval.regimes``).
+    losses: list[str] = ["infonce", "rand1lh", "jointlh", "summarglh", "lsepair"]
+    regimes: list[str] = ["human", "llm"]
+    #: per-loss options, e.g. ``lsepair: {negatives: max}``; a loss not named takes its defaults.
+    loss_options: dict[str, dict[str, Any]] = {
+        "jointlh": {"normalize": True},
+        "lsepair": {"negatives": "all", "positives": "all"},
+    }
+    #: mixed: the share of training queries that take their LLM positives (the rest human).
+    mixed_ratio: float = Field(0.5, ge=0, le=1)
+    #: curriculum: the share of the epochs on LLM labels before the human ones.
+    curriculum_share: float = Field(0.5, gt=0, lt=1)
+    #: the ``llm:<model>`` qrels source of the annotate stage; null = the only one present.
+    llm_source: str | None = None
+    #: train every regime on the same queries: those with both a human and an LLM positive (so
+    #: regimes differ by their labels only); false = each regime on every query it has labels for.
+    same_queries: bool = True
+    #: at most this many training queries (a seeded, stable choice); null = all.
+    max_train_queries: int | None = Field(32, gt=0)
+    #: hard negatives: skip this many top BM25 ranks (often unlabelled relevant documents).
+    skip_top: int = Field(3, ge=0)
+    #: training settings; ``loss``/``loss_options`` are set per variant from the two keys above.
+    train: TrainParams = TrainParams(
+        batch_size=8, max_length=128, lr=1e-4, max_positives=3, hard_negatives=1, epochs=1
+    )
+    #: evaluation on a subset (for speed): at most this many test queries (seeded, stable)...
+    eval_max_queries: int | None = Field(30, gt=0)
+    #: ...against their relevant documents, their top ``eval_pool_depth`` BM25 documents (hard
+    #: distractors) and a seeded corpus sample up to this many documents (qrels restricted to
+    #: the subset); null = the whole corpus.
+    eval_max_docs: int | None = Field(400, gt=0)
+    eval_pool_depth: int = Field(10, ge=0)
+    eval_seed: int = 13
+
+    @model_validator(mode="after")
+    def _known_names(self) -> MultiposParams:
+        from trustir.retrieval.regimes import REGIMES
+
+        known = loss_names()
+        for name in [*self.losses, *self.loss_options]:
+            if name not in known:
+                raise ValueError(f"unknown loss {name!r}; known: {', '.join(known)}")
+        for name in self.regimes:
+            if name not in REGIMES:
+                raise ValueError(f"unknown regime {name!r}; known: {', '.join(REGIMES.names())}")
+        if not self.losses or not self.regimes:
+            raise ValueError("losses and regimes must each name at least one")
+        return self
+
+
 class Params(Section):
     """All of ``params.yaml``."""
 
@@ -126,6 +182,7 @@ class Params(Section):
     evaluate: EvaluateParams = EvaluateParams()
     llm: LLMParams = LLMParams()
     annotate: AnnotateParams = AnnotateParams()
+    multipos: MultiposParams = MultiposParams()
 
 
 class ParamsError(ValueError):

@@ -89,8 +89,9 @@ class Table:
         write_json(self.cells, metrics_dir / f"{self.name}.json")
 
     # --- rendering -----------------------------------------------------------------------------
-    def to_markdown(self, digits: int = 4) -> str:
-        """A Markdown table (best value per column in bold) followed by its provenance."""
+    def to_markdown(self, digits: int = 4, provenance: bool = True) -> str:
+        """A Markdown table (best value per column in bold), its notes and its provenance
+        (``provenance=False`` leaves that line out, for a table shown above another)."""
         cols = self.columns
         best = {c: self.best_row(c) for c in cols}
         arrows = {c: "↑" if self.better(c) else "↓" for c in cols}
@@ -108,7 +109,8 @@ class Table:
                 cells.append(f"**{txt}**" if best[c] == row and len(self.cells) > 1 else txt)
             lines.append("| " + " | ".join([row, *cells]) + " |")
         lines += ["", *[f"_{n}_" for n in self.notes]]
-        lines += ["", _provenance_markdown(self.provenance)]
+        if provenance:
+            lines += ["", _provenance_markdown(self.provenance)]
         return "\n".join(lines).rstrip() + "\n"
 
     def write_markdown(self, target: str | Path) -> Path:

@@ -1,0 +1,45 @@
+"""Stage multipos (P3): gather the train_retriever variants and score the untrained model on the
+same subset -> metrics/multipos.json, per-query values, reports/multipos.md and its plot."""
+
+from pathlib import Path
+
+import polars as pl
+
+from trustir.config import Params, non_default
+from trustir.io.atomic import write_text
+from trustir.report import collect_provenance
+from trustir.retrieval.multipos import (
+    baseline_scores,
+    load_variant,
+    multipos_table,
+    params_eval_set,
+    pivot_table,
+    report_markdown,
+    variant_name,
+)
+from trustir.stage import stage
+from trustir.tables import read_tables
+
+
+@stage("multipos")
+def main(params: Params, root: Path) -> None:
+    mp = params.multipos
+    t = read_tables(root / "data/fetch", ["corpus", "queries", "qrels"])
+    bm25 = pl.read_parquet(root / f"data/index/{params.index.bm25.name}.run.parquet")
+    variants = {
+        (loss, regime): load_variant(root / "data/train_retriever" / variant_name(loss, regime))
+        for loss in mp.losses
+        for regime in mp.regimes
+    }
+    ev = params_eval_set(params, t["corpus"], t["queries"], t["qrels"], bm25)
+    provenance = collect_provenance(root, ["fetch", "train_retriever"], non_default(params))
+    table = multipos_table(variants, baseline_scores(params, ev), ev, params, provenance)
+    table.save(root / "metrics", root / "data/multipos")
+    pivot = pivot_table(table, mp.losses, mp.regimes, params.evaluate.measures[0])
+    write_text(report_markdown(table, pivot), root / "reports/multipos.md")
+    pivot.plot(root / "reports/plots/multipos.png")
+    print(report_markdown(table, pivot))
+
+
+if __name__ == "__main__":
+    main()
