@@ -33,7 +33,7 @@ demo: setup
 	dvc repro
 	-dvc push -q
 	@echo
-	@echo "Done. Report: reports/retrieval.md (plot: reports/plots/retrieval.png); metrics: metrics/*.json"
+	@echo "Done. Reports: reports/*.md (retrieval.md, multipos.md; plots in reports/plots/); metrics: metrics/*.json"
 	@echo "Table:   dvc metrics show        DAG: dvc dag        Shell: source $(VENV)/bin/activate"
 
 test: setup
