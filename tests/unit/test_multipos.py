@@ -8,10 +8,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import torch
 
 from trustir.config import Params, parse_params
-from trustir.retrieval.encoders import resolve_model
 from trustir.retrieval.multipos import (
     BASELINE_ROW,
     Scores,
@@ -92,27 +90,6 @@ BM25 = pl.DataFrame(
         "run": "bm25",
     }
 )
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A 2-layer, 32-wide random BERT with MiniLM's tokenizer, saved as a model dir."""
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    tok = AutoTokenizer.from_pretrained(resolve_model("minilm"), local_files_only=True)
-    torch.manual_seed(0)
-    cfg = BertConfig(
-        vocab_size=tok.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    path = tmp_path_factory.mktemp("tiny-bert")
-    BertModel(cfg).save_pretrained(path)
-    tok.save_pretrained(path)
-    return str(path)
 
 
 def make_params(model: str = "minilm", **multipos: object) -> Params:

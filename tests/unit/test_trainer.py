@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 import torch
 
-from trustir.retrieval.encoders import Encoder, resolve_model
+from trustir.retrieval.encoders import Encoder
 from trustir.retrieval.losses import LOSSES
 from trustir.retrieval.negatives import mine_hard_negatives
 from trustir.retrieval.regimes import positives_for_regime
@@ -51,27 +51,6 @@ TRAIN = [
     TrainQuery("q3", "echo foxtrot", [("d3", 3), ("d4", 3), ("d0", 2)], ["d8", "d9"]),
     TrainQuery("q4", "golf hotel", [("d10", 2), ("d11", 1)], ["d1"]),
 ]
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A 2-layer, 32-wide random BERT with MiniLM's tokenizer, saved as a model dir."""
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    tok = AutoTokenizer.from_pretrained(resolve_model("minilm"), local_files_only=True)
-    torch.manual_seed(0)
-    cfg = BertConfig(
-        vocab_size=tok.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    path = tmp_path_factory.mktemp("tiny-bert")
-    BertModel(cfg).save_pretrained(path)
-    tok.save_pretrained(path)
-    return str(path)
 
 
 def params(model: str, **kw: object) -> TrainParams:

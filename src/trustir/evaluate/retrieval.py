@@ -6,7 +6,7 @@ import polars as pl
 
 from trustir.config import EvaluateParams
 from trustir.evaluate.measures import default_min_rel, evaluate_run, evaluation_qrels
-from trustir.report import Provenance, Table
+from trustir.report import Provenance, Table, per_query_rows
 
 
 def retrieval_table(
@@ -28,7 +28,7 @@ def retrieval_table(
         name = key.removesuffix(".run")
         agg, pq = evaluate_run(run, gt, params.measures, min_rel)
         cells[name] = agg
-        per_query.append(pq.rename({"measure": "column"}).with_columns(pl.lit(name).alias("row")))
+        per_query.append(per_query_rows(pq, name))
     n_queries = gt["query_id"].n_unique()
     return Table(
         name="retrieval",

@@ -2,6 +2,6 @@
 values, Markdown, PNG plots), so reports and comparisons read the same data."""
 
 from trustir.report.provenance import Provenance, collect_provenance
-from trustir.report.table import Table, load_table
+from trustir.report.table import Table, load_table, per_query_rows
 
-__all__ = ["Provenance", "Table", "collect_provenance", "load_table"]
+__all__ = ["Provenance", "Table", "collect_provenance", "load_table", "per_query_rows"]

@@ -144,6 +144,16 @@ class Table:
         return Path(target)
 
 
+def per_query_rows(per_query: pl.DataFrame, row: str) -> pl.DataFrame:
+    """Per-query values of one table row from ``evaluate_run``'s (query_id, measure, value)."""
+    return per_query.select(
+        pl.lit(row, dtype=pl.String).alias("row"),
+        pl.col("measure").alias("column"),
+        "query_id",
+        "value",
+    )
+
+
 def load_table(metrics_dir: str | Path, data_dir: str | Path, name: str) -> Table:
     """Read a saved table back (cells from the metrics JSON, layout, per-query values)."""
     metrics_dir, data_dir = Path(metrics_dir), Path(data_dir)

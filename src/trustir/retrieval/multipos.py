@@ -23,7 +23,7 @@ import polars as pl
 from trustir.config import DenseParams, MultiposParams, Params
 from trustir.evaluate.measures import default_min_rel, evaluate_run, evaluation_qrels
 from trustir.io.atomic import write_json, write_parquet
-from trustir.report import Provenance, Table
+from trustir.report import Provenance, Table, per_query_rows
 from trustir.retrieval.regimes import llm_source_of, positives_for_regime, positives_from
 from trustir.retrieval.train_params import TrainParams
 from trustir.schema import QRELS
@@ -327,14 +327,7 @@ def multipos_table(
     named = {row_name(*key): s for key, s in variants.items()}
     for row, s in [*named.items(), (BASELINE_ROW, baseline)]:
         cells[row] = {m: s.measures[m] for m in params.evaluate.measures}
-        per_query.append(
-            s.per_query.select(
-                pl.lit(row).alias("row"),
-                pl.col("measure").alias("column"),
-                "query_id",
-                "value",
-            )
-        )
+        per_query.append(per_query_rows(s.per_query, row))
     return Table(
         name="multipos",
         title="Multi-positive retriever training (P3): loss × label regime",
