@@ -4,6 +4,8 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 APT_PACKAGES := libgomp1 git
+# the tests also render the HTML report in headless Chromium
+TEST_APT_PACKAGES := chromium
 CACHE_HOME := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)
 DVC_REMOTE := $(CACHE_HOME)/trustir/dvc-remote
 
@@ -37,6 +39,7 @@ demo: setup
 	@echo "Table:   dvc metrics show        DAG: dvc dag        Shell: source $(VENV)/bin/activate"
 
 test: setup
+	@$(MAKE) --no-print-directory system APT_PACKAGES="$(TEST_APT_PACKAGES)"
 	pytest -q $(PYTEST_ARGS)
 
 bench: setup

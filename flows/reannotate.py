@@ -16,8 +16,9 @@ nightly schedule does not pile up copies). Otherwise one task runs ``dvc exp run
 -n NAME`` (its output streamed to the run's log): ``annotate`` and everything downstream of it run
 as the experiment NAME (default ``reannotate-<UTC time>``), whose results DVC also applies to the
 workspace. The labels come from the persistent label store, so only new items cost LLM calls.
-Then the metrics of ``HEAD`` and of the experiment (``metrics/*.json`` of both commits) are
-published side by side (before, after, delta) as the Markdown artifact ``trustir-reannotate``;
+Then ``trustir compare HEAD NAME`` (every paper table side by side, each cell with its delta
+and a paired t-test over queries) and the metrics of both commits (``metrics/*.json``: before,
+after, delta) are published as the Markdown artifact ``trustir-reannotate``;
 ``dvc exp show`` and ``dvc exp diff HEAD NAME`` show the same comparison in a shell.
 
 Params hold only the *name* of an API key's environment variable; anything whose key looks like
@@ -468,6 +469,21 @@ def comparison_markdown(
     return "\n".join(lines) + "\n" + ("\n".join(tables) or "_no metrics/*.json_\n")
 
 
+def paper_tables_markdown(root: Path, exp: str) -> str:
+    """``trustir compare HEAD EXP``: the paper tables side by side with paired tests (a note
+    instead when they cannot be read, so the artifact is still published)."""
+    from trustir.report.compare import compare_markdown, compare_revisions
+    from trustir.report.revision import RevisionError
+
+    try:
+        diffs, ra, rb = compare_revisions(root, "HEAD", exp)
+    except RevisionError as exc:
+        return f"_paper tables not compared: {exc}_\n"
+    if not diffs:
+        return "_no paper tables at HEAD or in the experiment_\n"
+    return compare_markdown(diffs, ra, rb)
+
+
 # ------------------------------------------------------------------------ tasks and the flow
 
 
@@ -526,10 +542,11 @@ def reannotate(
     exp = run_experiment(str(repo), overrides, name or default_name())
     revs = (git(repo, "rev-parse", "HEAD").strip(), experiment_rev(repo, exp))
     before, after = metrics_at(repo, revs[0]), metrics_at(repo, revs[1])
+    markdown = comparison_markdown(exp, before, after, decision.reasons, revs)
     create_markdown_artifact(
         key=ARTIFACT_KEY,
-        markdown=comparison_markdown(exp, before, after, decision.reasons, revs),
-        description=f"metrics of HEAD vs experiment {exp}",
+        markdown=paper_tables_markdown(repo, exp) + "\n" + markdown,
+        description=f"trustir compare HEAD {exp}, then every metrics file before/after",
     )
     return exp
 

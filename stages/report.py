@@ -1,4 +1,4 @@
-"""Stage report: render every saved table as reports/<name>.md and a PNG plot (a DVC plot)."""
+"""Stage report: the first-stage retrieval table as reports/retrieval.md and its plot."""
 
 from pathlib import Path
 
@@ -6,16 +6,13 @@ from trustir.config import Params
 from trustir.report import load_table
 from trustir.stage import stage
 
-TABLES = ["retrieval"]
-
 
 @stage("report")
 def main(params: Params, root: Path) -> None:
-    for name in TABLES:
-        table = load_table(root / "metrics", root / "data/evaluate", name)
-        table.write_markdown(root / f"reports/{name}.md")
-        table.plot(root / f"reports/plots/{name}.png")
-        print(f"report: reports/{name}.md")
+    table = load_table(root / "metrics", root / "data/evaluate", "retrieval")
+    table.write_markdown(root / "reports/retrieval.md")
+    table.plot(root / "reports/plots/retrieval.png")
+    print("report: reports/retrieval.md")
 
 
 if __name__ == "__main__":

@@ -106,6 +106,21 @@ def _cmd_serve_llm(args: argparse.Namespace) -> int:
     return serve(args.server_args) or 0
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    """Every paper table of revisions A and B side by side: deltas and paired significance."""
+    from trustir.io.atomic import write_text
+    from trustir.report.compare import compare_html, compare_markdown, compare_revisions
+
+    diffs, ra, rb = compare_revisions(repo_root(), args.a, args.b, args.table, args.test, args.seed)
+    if not diffs:
+        raise ValueError(f"neither {args.a} nor {args.b} has any paper table (metrics/*.json)")
+    print(compare_markdown(diffs, ra, rb, args.test, args.alpha))
+    if args.html:
+        write_text(compare_html(diffs, ra, rb, args.test, args.alpha), args.html)
+        print(f"HTML: {args.html}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="trustir",
@@ -132,6 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("stages", nargs="*", help="only these stages (default: all, in DAG order)")
     s.add_argument("--force", action="store_true", help="re-run stages even if cached")
     s.set_defaults(fn=_cmd_pipeline)
+
+    s = sub.add_parser("compare", help=_cmd_compare.__doc__)
+    s.add_argument("a", help="baseline: git revision, tag, branch, DVC experiment or 'workspace'")
+    s.add_argument("b", help="the other revision (same forms)")
+    s.add_argument("--table", action="append", help="only this table (repeatable)")
+    s.add_argument("--test", choices=["t", "fisher"], default="t", help="paired test per cell")
+    s.add_argument("--alpha", type=float, default=0.05, help="significance level of the marker")
+    s.add_argument("--seed", type=int, default=0, help="seed of the randomization test")
+    s.add_argument("--html", help="also write the comparison as a static HTML page here")
+    s.set_defaults(fn=_cmd_compare)
 
     s = sub.add_parser("world", help=_cmd_world.__doc__)
     s.add_argument("out", help="output folder")
@@ -166,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         return args.fn(args)
-    except (ValueError, FileNotFoundError, KeyError) as exc:
+    except (ValueError, FileNotFoundError, KeyError, RuntimeError) as exc:
         print(f"trustir {args.command}: error: {exc}", file=sys.stderr)
         return 1
 

@@ -377,6 +377,9 @@ def test_triggered_run_makes_an_experiment(served: str, committed_repo: Path) ->
 
     markdown = artifact_markdown(flow_run.id)
     assert "llm_calls" in markdown and f"annotate.max_queries: {n} -> {n + 2}" in markdown
+    # `trustir compare HEAD <exp>` heads the artifact: the paper tables with paired tests
+    assert "# trustir compare `HEAD` vs `served-more-queries`" in markdown
+    assert "## First-stage retrieval" in markdown and ", p=" in markdown
     rev = experiment_rev(committed_repo, "served-more-queries")
     before = metrics_at(committed_repo, "HEAD")["metrics/annotate.json"]["run"]
     after = metrics_at(committed_repo, rev)["metrics/annotate.json"]["run"]

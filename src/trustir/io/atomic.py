@@ -12,6 +12,11 @@ from typing import Any
 
 import polars as pl
 
+#: the mode of every output: 0666 less the process umask (read once: os.umask is process-wide).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+_OUTPUT_MODE = 0o666 & ~_UMASK
+
 
 @contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
@@ -23,6 +28,8 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        # mkstemp makes 0600 files; an output gets the usual mode (0666 less the umask).
+        os.chmod(tmp_path, _OUTPUT_MODE)
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():

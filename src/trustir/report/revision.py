@@ -1,0 +1,115 @@
+"""Read paper tables as they were at a git revision, tag or DVC experiment, without checking
+anything out: git-tracked files (``metrics/*.json``) from the commit, DVC outputs (the table
+layout and per-query values) from DVC's cache or, failing that, its default remote.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from trustir.report.catalog import TableEntry
+from trustir.report.provenance import Provenance
+from trustir.report.table import Table
+
+WORKSPACE = "workspace"
+
+
+class RevisionError(RuntimeError):
+    """A revision that cannot be read, or a table it does not have."""
+
+
+class Revision:
+    """The project at ``rev`` (a git revision, tag, branch or DVC experiment name; ``None`` or
+    "workspace" = the files on disk)."""
+
+    def __init__(self, root: str | Path, rev: str | None) -> None:
+        self.root = Path(root).resolve()
+        self.rev = None if rev in (None, WORKSPACE) else rev
+
+    @property
+    def label(self) -> str:
+        return self.rev or WORKSPACE
+
+    @cached_property
+    def sha(self) -> str | None:
+        """The commit ``rev`` names (experiment names resolved as DVC does)."""
+        if self.rev is None:
+            return None
+        from dvc.repo import Repo
+        from dvc.scm import RevError, resolve_rev
+
+        try:
+            with Repo(str(self.root)) as repo:
+                return resolve_rev(repo.scm, self.rev)
+        except RevError as exc:
+            raise RevisionError(
+                f"unknown revision {self.rev!r} (not a git revision, tag, branch or DVC "
+                f"experiment of {self.root.name}): {exc}"
+            ) from None
+
+    @cached_property
+    def _fs(self) -> Any:
+        from dvc.api import DVCFileSystem
+
+        return DVCFileSystem(str(self.root), rev=self.sha)
+
+    def exists(self, path: str) -> bool:
+        """Whether ``path`` (relative to the repo root) exists at this revision."""
+        if self.rev is None:
+            return (self.root / path).exists()
+        return bool(self._fs.exists(path))
+
+    def read_bytes(self, path: str) -> bytes:
+        """The bytes of ``path`` at this revision (git, then DVC cache, then the DVC remote)."""
+        if self.rev is None:
+            target = self.root / path
+            if not target.exists():
+                raise RevisionError(f"{self.label}: {path} does not exist")
+            return target.read_bytes()
+        try:
+            if self._fs.exists(path):
+                return self._fs.read_bytes(path)
+            for parent in Path(path).parents:  # a tracked folder whose listing is not cached
+                if str(parent) != "." and self._fs.exists(str(parent)):
+                    self._fs.ls(str(parent))
+                    break
+        except Exception as exc:  # DVC's own errors, dvc_data's DataIndexDirError, OSError
+            raise RevisionError(
+                f"revision {self.label} ({self.sha[:7]}): {path} is tracked by DVC but its data "
+                f"is in neither the DVC cache nor the default remote ({type(exc).__name__}: "
+                f"{exc}); run `dvc pull`, or reproduce that revision and `dvc push`"
+            ) from None
+        raise RevisionError(f"revision {self.label} ({self.sha[:7]}) has no {path}")
+
+    def has_table(self, entry: TableEntry) -> bool:
+        return self.exists(f"metrics/{entry.name}.json")
+
+    def load_table(self, entry: TableEntry) -> Table:
+        """The table ``entry`` at this revision (cells, layout, per-query values, provenance)."""
+        metrics = f"metrics/{entry.name}.json"
+        if not self.exists(metrics):
+            raise RevisionError(
+                f"revision {self.label} has no table {entry.name!r} ({metrics} is missing: "
+                "its stage did not run there)"
+            )
+        cells = json.loads(self.read_bytes(metrics))
+        layout = json.loads(self.read_bytes(f"{entry.data_dir}/{entry.name}.table.json"))
+        pq_path = f"{entry.data_dir}/{entry.name}.per_query.parquet"
+        per_query = pl.read_parquet(io.BytesIO(self.read_bytes(pq_path)))
+        provenance = Provenance(**layout["provenance"])
+        return Table(
+            name=entry.name,
+            title=layout["title"],
+            cells={r: cells[r] for r in layout["rows"] if r in cells},
+            higher_is_better=layout["higher_is_better"],
+            per_query=per_query,
+            row_label=layout.get("row_label", "run"),
+            provenance=provenance,
+            notes=layout.get("notes", []),
+        )
