@@ -35,10 +35,12 @@ def main(params: Params, root: Path) -> None:
     provenance = collect_provenance(root, ["fetch", "train_retriever"], non_default(params))
     table = multipos_table(variants, baseline_scores(params, ev), ev, params, provenance)
     table.save(root / "metrics", root / "data/multipos")
-    pivot = pivot_table(table, mp.losses, mp.regimes, params.evaluate.measures[0])
-    write_text(report_markdown(table, pivot), root / "reports/multipos.md")
+    measure = params.evaluate.measures[0]
+    pivot = pivot_table(table, mp.losses, mp.regimes, measure)
+    markdown = report_markdown(table, pivot, measure)
+    write_text(markdown, root / "reports/multipos.md")
     pivot.plot(root / "reports/plots/multipos.png")
-    print(report_markdown(table, pivot))
+    print(markdown)
 
 
 if __name__ == "__main__":

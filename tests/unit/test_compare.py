@@ -101,3 +101,17 @@ def test_workspace_revision_reads_files(tmp_path: Path):
     assert ws.sha is None and ws.exists("metrics/retrieval.json")
     with pytest.raises(RevisionError, match="does not exist"):
         ws.read_bytes("metrics/none.json")
+
+
+def test_versus_baseline_hand_worked():
+    from trustir.report.versus import versus_baseline
+
+    table = _table({"trained": [0.2, 0.4, 0.3], "untrained": [0.1, 0.2, 0.3]})
+    vs = versus_baseline(table, "untrained", "nDCG@10")
+    assert vs.rows == ["trained"]
+    cell = vs.cells["trained"]
+    assert cell["Δ nDCG@10"] == pytest.approx(0.1)
+    assert cell["p (fisher)"] == pytest.approx(0.5)  # d = (0.1, 0.2, 0): worked by hand
+    assert cell["p (t)"] == pytest.approx(1 - 3**0.5 / 5**0.5)  # t = sqrt(3), df 2
+    with pytest.raises(ValueError, match="no per-query nDCG@10 for row 'none'"):
+        versus_baseline(table, "none", "nDCG@10")

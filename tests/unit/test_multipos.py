@@ -260,8 +260,11 @@ def test_table_rows_per_query_and_pivot(tmp_path: Path) -> None:
         "lsepair": {"human": 0.5, "llm": 0.45},
         BASELINE_ROW: {"human": 0.42, "llm": 0.42},
     }
-    md = report_markdown(table, pivot)
+    md = report_markdown(table, pivot, "nDCG@10")
     assert md.index("| lsepair | **0.5000** | **0.4500** |") < md.index("| infonce/human |")
+    # each variant against the untrained model: delta and paired p-values over the 2 queries
+    assert "## nDCG@10 against 'untrained', paired over queries" in md
+    assert "| infonce/human | -0.0200 |" in md
     assert md.count("<sub>revision") == 1
     table.save(tmp_path / "metrics", tmp_path / "data")
     saved = json.loads((tmp_path / "metrics" / "multipos.json").read_text())

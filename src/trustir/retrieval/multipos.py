@@ -389,6 +389,12 @@ def pivot_table(table: Table, losses: list[str], regimes: list[str], measure: st
     )
 
 
-def report_markdown(table: Table, pivot: Table) -> str:
-    """The Markdown report: the pivot first, then every measure with notes and provenance."""
-    return pivot.to_markdown(provenance=False) + "\n" + table.to_markdown()
+def report_markdown(table: Table, pivot: Table, measure: str) -> str:
+    """The Markdown report: the pivot, each variant against the untrained model (paired tests
+    over queries on the pivot's measure), then every measure with notes and provenance."""
+    from trustir.report.versus import versus_baseline
+
+    parts = [pivot.to_markdown(provenance=False)]
+    if BASELINE_ROW in table.cells and table.per_query is not None:
+        parts.append(versus_baseline(table, BASELINE_ROW, measure).to_markdown(provenance=False))
+    return "\n".join([*parts, table.to_markdown()])
