@@ -164,6 +164,9 @@ def test_generate_path_parses_only_the_reply_and_counts_unparseable(tiny_backend
     n_bad = int((labels["status"] == "unparseable").sum())
     assert ledger.calls == len(labels) + n_bad  # one stricter retry per unparseable reply
     assert labels.filter(pl.col("status") == "unparseable")["label"].null_count() == n_bad
+    # the generated tokens are recorded per label and add up to the ledger's count
+    assert labels["tokens_out"].null_count() == 0 and (labels["tokens_out"] >= 1).all()
+    assert int(labels["tokens_out"].sum()) == ledger.tokens_out
 
 
 def test_backend_failures_keep_finished_labels_and_retry_only_failures(tmp_path):

@@ -34,9 +34,12 @@ def _score_batch(judge: Judge, backend: LLMBackend, batch: Sequence[dict]) -> li
     return [judge.from_logprobs(row) for row in lp]
 
 
-def _generate_one(judge: Judge, backend: LLMBackend, item: dict, max_new_tokens: int) -> Verdict:
-    """Greedy reply, parsed; an unparseable reply gets one retry with a stricter prompt."""
-    verdict = None
+def _generate_one(
+    judge: Judge, backend: LLMBackend, item: dict, max_new_tokens: int
+) -> tuple[Verdict, int]:
+    """Greedy reply, parsed, and the tokens generated; an unparseable reply gets one retry with
+    a stricter prompt (its tokens count too)."""
+    verdict, tokens_out = None, 0
     for strict in (False, True):
         gen = backend.generate(
             judge.prompt(item["query"], item["doc"], strict=strict),
@@ -44,10 +47,11 @@ def _generate_one(judge: Judge, backend: LLMBackend, item: dict, max_new_tokens:
             temperature=0.0,
             max_new_tokens=max_new_tokens,
         )[0]
+        tokens_out += gen.tokens_out
         verdict = judge.parse(gen.text)
         if verdict.status == "ok":
-            return verdict
-    return verdict  # still unparseable: recorded as such, never a silent default
+            break
+    return verdict, tokens_out  # unparseable twice: recorded as such, never a silent default
 
 
 def judge_pairs(
@@ -86,11 +90,14 @@ def judge_pairs(
         try:
             if mode == "score":
                 verdicts = _score_batch(judge, backend, [it for _, it in batch])
+                out_tokens = [0] * len(batch)
             else:
-                verdicts = [_generate_one(judge, backend, it, max_new_tokens) for _, it in batch]
+                done = [_generate_one(judge, backend, it, max_new_tokens) for _, it in batch]
+                verdicts, out_tokens = [v for v, _ in done], [n for _, n in done]
         except LLMError as exc:
             errors += len(batch)
             verdicts = [Verdict(None, None, f"error: {exc}", "error") for _ in batch]
+            out_tokens = [None] * len(batch)
         per_item_ms = (time.perf_counter() - t0) * 1000 / max(len(batch), 1)
         bar.update(len(batch))
         return [
@@ -106,11 +113,11 @@ def judge_pairs(
                 "model": backend.model_id,
                 "prompt_hash": judge.prompt_hash,
                 "tokens_in": backend.count_tokens(judge.prompt(it["query"], it["doc"])),
-                "tokens_out": 0 if mode == "score" else None,
+                "tokens_out": n_out,
                 "latency_ms": per_item_ms,
                 "created_at": now_utc(),
             }
-            for (key, it), v in zip(batch, verdicts, strict=True)
+            for (key, it), v, n_out in zip(batch, verdicts, out_tokens, strict=True)
         ]
 
     with ledger.track(backend):
