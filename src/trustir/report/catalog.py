@@ -30,7 +30,7 @@ TABLES: tuple[TableEntry, ...] = (
     _entry("retrieval", "data/evaluate", "first-stage retrieval"),
     _entry("multipos", "data/multipos", "P3 multi-positive retriever training"),
     _entry("ltr", "data/ltr", "P8 learning to rank: clicks vs LLM labels"),
-    _entry("clickmodels", "data/ltr", "P8 click models"),
+    TableEntry("clickmodels", "data/clicks", "P8 click models"),
     _entry("boom", "data/boom", "P5 multi-task training and model merging"),
     _entry("authority", "data/authority", "P1 AuthorityBench"),
 )

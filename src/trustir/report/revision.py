@@ -101,7 +101,9 @@ class Revision:
         cells = json.loads(self.read_bytes(metrics))
         layout = json.loads(self.read_bytes(f"{entry.data_dir}/{entry.name}.table.json"))
         pq_path = f"{entry.data_dir}/{entry.name}.per_query.parquet"
-        per_query = pl.read_parquet(io.BytesIO(self.read_bytes(pq_path)))
+        per_query = (  # tables of aggregates only (e.g. click-model fit) keep none
+            pl.read_parquet(io.BytesIO(self.read_bytes(pq_path))) if self.exists(pq_path) else None
+        )
         provenance = Provenance(**layout["provenance"])
         return Table(
             name=entry.name,

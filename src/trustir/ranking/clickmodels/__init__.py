@@ -1,0 +1,17 @@
+"""Click models of P8, one registered module each: ``ctr``, ``pbm`` (EM), ``ubm`` (EM), ``sdbn``.
+
+``CLICK_MODELS.get(name)(prior=(a, b), iterations=n).fit(Sessions.from_frame(df))``, then
+``.relevance()`` (query_id, doc_id, relevance, impressions) and ``.click_probs(sessions)``;
+``evaluate`` has log-likelihood, perplexity and relevance recovery.
+Adding a model: one module with ``@register_click_model(name)`` and one import line here.
+"""
+
+from trustir.ranking.clickmodels import ctr, pbm, sdbn, ubm  # noqa: F401
+from trustir.ranking.clickmodels.base import (
+    CLICK_MODELS,
+    ClickModel,
+    Sessions,
+    register_click_model,
+)
+
+__all__ = ["CLICK_MODELS", "ClickModel", "Sessions", "register_click_model"]

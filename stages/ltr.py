@@ -1,0 +1,38 @@
+"""Stage ltr (P8's table): every ranker x supervision re-ranks the test queries' BM25
+candidates -> metrics/ltr.json (nDCG@10 per frequency bucket), per-query values and contrasts
+in data/ltr/, reports/ltr.md and reports/plots/ltr.png."""
+
+from pathlib import Path
+
+from trustir.config import Params, non_default
+from trustir.io.atomic import write_json, write_text
+from trustir.ranking import report
+from trustir.ranking.experiment import load_inputs, run_ltr
+from trustir.ranking.inputs import min_rel_of
+from trustir.report import collect_provenance, load_table
+from trustir.stage import stage
+
+
+@stage("ltr")
+def main(params: Params, root: Path) -> None:
+    p = params.ltr
+    inputs = load_inputs(root, params)
+    result = run_ltr(inputs, p, min_rel_of(params))
+    provenance = collect_provenance(
+        root, ["fetch", "index", "clicks", "ltr_labels"], non_default(params)
+    )
+    notes = report.ltr_notes(result, inputs, p)
+    table = report.ltr_table(result.cells, result.per_query, notes, provenance)
+    table.save(root / "metrics", root / "data/ltr")
+    pairs = report.contrast_pairs(p.rankers, p.supervisions)
+    found = report.contrasts(result.per_query, pairs, p.bootstrap, p.seed)
+    write_json({"contrasts": found, **result.info}, root / "data/ltr/info.json")
+    clickmodels = load_table(root / "metrics", root / "data/clicks", "clickmodels")
+    md = report.report_markdown(table, report.contrast_markdown(found, p.bootstrap), clickmodels)
+    write_text(md, root / "reports/ltr.md")
+    report.plot_table(table, p.rankers, p.supervisions).plot(root / "reports/plots/ltr.png")
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
