@@ -1,0 +1,19 @@
+"""Stage boom_experts (P5): one expert per in-domain task, trained from the base on that task
+alone -> data/boom/experts/<task>/model/ and experts.json (their training cost)."""
+
+from pathlib import Path
+
+from trustir.config import Params
+from trustir.multitask.boom import load_context, train_experts
+from trustir.stage import stage
+
+
+@stage("boom_experts")
+def main(params: Params, root: Path) -> None:
+    ctx = load_context(params, root / "data/multitask/tasks")
+    index = train_experts(ctx, root / "data/boom/experts")
+    print(f"boom_experts: {index}")
+
+
+if __name__ == "__main__":
+    main()

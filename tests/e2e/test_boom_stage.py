@@ -1,0 +1,129 @@
+"""The P5 stages end to end on the tiny profile with a tiny BERT built from a config: `dvc repro
+boom` builds the task sets, trains the schedules, experts, bags and the incremental update,
+merges them (streamed safetensors) and writes metrics/boom.json, per-query values, the report
+and its plot; a second `dvc repro boom` is a no-op."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+
+OFFLINE = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "OMP_WAIT_POLICY": "PASSIVE",
+    "DVC_NO_ANALYTICS": "1",
+}
+
+
+def dvc(repo: Path, *args: str) -> str:
+    env = {**os.environ, **OFFLINE}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    env["PYTHONPATH"] = os.pathsep.join([str(repo / "src"), env.get("PYTHONPATH", "")])
+    proc = subprocess.run(
+        ["dvc", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=900
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def tiny_bert(path: Path) -> Path:
+    """A 2-layer, 32-wide random BERT with MiniLM's tokenizer (fast to train and merge)."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from trustir.retrieval.encoders import resolve_model
+
+    tok = AutoTokenizer.from_pretrained(resolve_model("minilm"), local_files_only=True)
+    torch.manual_seed(0)
+    cfg = BertConfig(
+        vocab_size=tok.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
+    BertModel(cfg).save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def reproduced(tiny_repo_factory, param_setter, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("boom")
+    repo = tiny_repo_factory(root / "repo")
+    model = tiny_bert(root / "tiny-bert")
+    param_setter(repo, "boom.train.model", str(model), commit=True)
+    dvc(repo, "repro", "boom")
+    return repo
+
+
+def test_boom_writes_every_row_and_column(reproduced: Path) -> None:
+    bp = yaml.safe_load((reproduced / "params.yaml").read_text())["boom"]
+    metrics = json.loads((reproduced / "metrics/boom.json").read_text())
+    rows = [
+        "untrained",
+        *bp["schedules"],
+        *[f"merge/{m}" for m in bp["merge"]["methods"]],
+        "boom",
+        "existing",
+        "incremental",
+        "retrain",
+    ]
+    assert list(metrics) == rows and len(bp["merge"]["methods"]) == 6
+    tasks = [*bp["tasks"], *bp["ood"]]
+    columns = [f"nDCG@10/{t}" for t in [*tasks, "in_domain", "ood"]]
+    for name, cells in metrics.items():
+        assert list(cells) == [*columns, "train_examples", "seconds"], name
+        assert all(0.0 <= cells[c] <= 1.0 for c in columns), name
+    cap, n_in = bp["max_train_per_task"], len(bp["tasks"])
+    assert metrics["untrained"]["train_examples"] == 0
+    assert metrics["shuffle"]["train_examples"] == cap * n_in  # every training query once
+    assert metrics["retrain"] == metrics["shuffle"]
+    assert metrics["incremental"]["train_examples"] < metrics["retrain"]["train_examples"]
+    per_query = pl.read_parquet(reproduced / "data/boom/table/boom.per_query.parquet")
+    assert set(per_query["row"]) == set(rows)
+    assert set(per_query["column"]) == {f"nDCG@10/{t}" for t in tasks}
+    md = (reproduced / "reports/boom.md").read_text()
+    assert "BOOM vs batch-level shuffling" in md and "Incremental update vs retraining" in md
+    assert (reproduced / "reports/plots/boom.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_models_are_safetensors_and_schedules_keep_their_order(reproduced: Path) -> None:
+    data = reproduced / "data"
+    bp = yaml.safe_load((reproduced / "params.yaml").read_text())["boom"]
+    for folder in [
+        data / "multitask/schedules/shuffle/model",
+        *[data / "boom/experts" / t / "model" for t in bp["tasks"]],
+        data / "boom/bags/model",
+        data / "boom/incremental/model",
+    ]:
+        assert (folder / "model.safetensors").exists(), folder
+    for method in bp["merge"]["methods"]:
+        meta = json.loads((data / "boom/merge" / method / "model/trustir_merge.json").read_text())
+        assert meta["method"] == method and len(meta["models"]) == len(bp["tasks"])
+    train = json.loads(
+        (data / "multitask/schedules/sequential/model/trustir_train.json").read_text()
+    )
+    per_task = bp["max_train_per_task"] // bp["train"]["batch_size"]
+    assert train["schedule"]["order"] == " ".join(f"{t}×{per_task}" for t in bp["tasks"])
+    two = json.loads((data / "multitask/schedules/two_stage/model/trustir_train.json").read_text())
+    first = set(bp["two_stage_first"])
+    order = [run.split("×")[0] for run in two["schedule"]["order"].split()]
+    boundary = max(i for i, t in enumerate(order) if t in first)
+    assert all(t in first for t in order[:boundary]) and not first & set(order[boundary + 1 :])
+
+
+def test_second_repro_is_a_no_op(reproduced: Path) -> None:
+    assert "Data and pipelines are up to date" in dvc(reproduced, "repro", "boom")
