@@ -9,7 +9,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from trustir.authority.params import AuthorityParams
 from trustir.llm.config import LLMParams
+from trustir.multitask.params import BoomParams
+from trustir.ranking.params import LtrParams
 from trustir.retrieval.train_params import TrainParams, loss_names
 from trustir.section import Section
 
@@ -183,6 +186,9 @@ class Params(Section):
     llm: LLMParams = LLMParams()
     annotate: AnnotateParams = AnnotateParams()
     multipos: MultiposParams = MultiposParams()
+    ltr: LtrParams = LtrParams()
+    boom: BoomParams = BoomParams()
+    authority: AuthorityParams = AuthorityParams()
 
 
 class ParamsError(ValueError):

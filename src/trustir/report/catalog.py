@@ -31,7 +31,7 @@ TABLES: tuple[TableEntry, ...] = (
     _entry("multipos", "data/multipos", "P3 multi-positive retriever training"),
     _entry("ltr", "data/ltr", "P8 learning to rank: clicks vs LLM labels"),
     TableEntry("clickmodels", "data/clicks", "P8 click models"),
-    _entry("boom", "data/boom", "P5 multi-task training and model merging"),
+    _entry("boom", "data/boom/table", "P5 multi-task training and model merging"),
     _entry("authority", "data/authority", "P1 AuthorityBench"),
 )
 

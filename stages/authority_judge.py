@@ -1,0 +1,26 @@
+"""Stage authority_judge (P1): every bench x judge/format x text mode through the LLM and its
+label store -> data/authority_judge/ (labels, scores, prefs, costs, run.json)."""
+
+from pathlib import Path
+
+from trustir.authority.judging import judge_all
+from trustir.authority.truth import samples_from_tables
+from trustir.config import Params
+from trustir.io.atomic import write_json
+from trustir.stage import stage
+from trustir.tables import read_tables, write_tables
+
+
+@stage("authority_judge")
+def main(params: Params, root: Path) -> None:
+    truth = read_tables(root / "data/authority_truth", ["benches", "items", "pairs", "lists"])
+    samples = samples_from_tables(truth)
+    out = judge_all(samples, params.authority, params.llm, params.annotate.store)
+    tables = {"labels": out.labels, "scores": out.scores, "prefs": out.prefs, "costs": out.costs}
+    write_tables(tables, root / "data/authority_judge")
+    write_json(out.run, root / "data/authority_judge/run.json")
+    print(f"authority_judge: {out.costs.height} rows; this run: {out.run}")
+
+
+if __name__ == "__main__":
+    main()
