@@ -19,7 +19,7 @@ table { border-collapse: collapse; margin: 0.6rem 0; font-size: 0.9rem; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: right; }
 thead th { background: #eef2f7; } tbody th { text-align: left; font-weight: 600; }
 td.best { font-weight: 700; background: #e8f5e9; } td.sig { background: #fff3cd; }
-.prov, .legend, .notes { font-size: 0.8rem; color: #555; } img { max-width: 100%; }
+.prov, .legend, .notes { font-size: 0.8rem; color: #555; } img { max-width: min(100%, 760px); display: block; }
 nav a { margin-right: 1rem; }
 """
 
@@ -92,7 +92,8 @@ def report_html(sections: Sequence[ReportSection], title: str = "trustir report"
         if s.table is None:
             parts.append(f"<p><em>{html.escape(s.missing or 'not built')}</em></p></section>")
             continue
-        parts.append(f"<h3>{html.escape(s.table.title)}</h3>")
+        if s.table.title.lower() != s.heading.lower():
+            parts.append(f"<h3>{html.escape(s.table.title)}</h3>")
         parts.append(table_html(s.table))
         if s.plot is not None and s.plot.exists():
             parts.append(png_img(s.plot, s.table.title))
