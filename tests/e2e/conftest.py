@@ -2,7 +2,7 @@
 
 ``tiny_repo`` (one per session) is a copy of the project in a new git repo with one commit, the
 ``tiny`` profile merged into its params.yaml, no DVC outputs, lock or cache; run DVC in it with
-``tiny_env``, e.g. ``subprocess.run(["dvc", "repro"], cwd=tiny_repo, env=tiny_env, check=True)``.
+``tiny_env``, e.g. ``run_dvc(tiny_repo, "repro")`` (``dvc_helpers``; ``tiny_env`` is its default).
 ``tiny_repo_factory(dest)`` makes more never-run copies, for tests that need their own;
 ``repo_maker(dest, profile, source)`` builds one from another source folder or profile.
 ``prefect_harness`` starts Prefect's temporary server once per session (it takes 6-20 s).
@@ -10,20 +10,17 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from dvc_helpers import OFFLINE_ENV, repo_env
 
 from trustir.profiles import apply_profile
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-#: the venv running the tests: its ``dvc`` and ``python`` run the copies' stages.
-VENV_BIN = Path(sys.executable).parent
 #: never copied: environments, VCS data, DVC outputs, caches and run state.
 EXCLUDED = (
     ".venv",
@@ -37,18 +34,6 @@ EXCLUDED = (
     "reports",
     "dvc.lock",
 )
-#: offline and quiet: for every subprocess the tests start (DVC, stages, Prefect's server).
-OFFLINE_ENV = {
-    "DVC_NO_ANALYTICS": "1",
-    "DO_NOT_TRACK": "1",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "OMP_WAIT_POLICY": "PASSIVE",
-    "OMP_NUM_THREADS": "2",
-}
 _GIT_ID = [
     "-c",
     "user.name=trustir tests",
@@ -74,15 +59,6 @@ def project_files(root: Path = REPO_ROOT) -> list[str]:
     ).stdout.decode()
     files = {f for f in out.split("\0") if f}
     return sorted(f for f in files if not _excluded(f) and (root / f).is_file())
-
-
-def repo_env(repo: Path) -> dict[str, str]:
-    """Environment for ``dvc``/stages in a copy: the venv's bin first on PATH, the copy's
-    ``src/`` first on PYTHONPATH (not the editable install's), offline switches on."""
-    env = {**os.environ, **OFFLINE_ENV}
-    env["PATH"] = os.pathsep.join([str(VENV_BIN), env.get("PATH", "")])
-    env["PYTHONPATH"] = os.pathsep.join([str(repo / "src"), env.get("PYTHONPATH", "")])
-    return env
 
 
 def _run(args: list[str], cwd: Path) -> None:

@@ -4,24 +4,15 @@ a forced re-run costs 0 calls, adding k queries costs calls only for their candi
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
+from dvc_helpers import run_dvc
 
 from trustir.annotate.pool import pool_candidates, select_queries
 
 pytestmark = pytest.mark.slow
-
-
-def dvc(repo: Path, *args: str) -> str:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    proc = subprocess.run(["dvc", *args], cwd=repo, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout
 
 
 def run_counts(repo: Path) -> dict:
@@ -40,7 +31,7 @@ def test_annotate_counts_calls_exactly(tiny_repo_factory, param_setter, tmp_path
     repo = tiny_repo_factory(tmp_path / "repo")
     set_param(repo, "annotate.store", str(tmp_path / "labels.sqlite"))  # a fresh store
     set_param(repo, "annotate.max_queries", 4)
-    dvc(repo, "repro", "annotate")
+    run_dvc(repo, "repro", "annotate")
     n = expected_pairs(repo, 4, 3)
     first = run_counts(repo)
     assert first["llm_calls"] == n and first["cache_hits"] == 0 and first["tokens_in"] > 50 * n
@@ -50,13 +41,13 @@ def test_annotate_counts_calls_exactly(tiny_repo_factory, param_setter, tmp_path
     qrels = pl.read_parquet(repo / "data/annotate/qrels.parquet")
     assert set(qrels["source"]) == {"llm:smollm2"} and qrels.height == n
 
-    out = dvc(repo, "repro", "-f", "-s", "annotate")
+    out = run_dvc(repo, "repro", "-f", "-s", "annotate").stdout
     forced = run_counts(repo)
     assert forced["llm_calls"] == 0 and forced["cache_hits"] == n, out
     assert pl.read_parquet(repo / "data/annotate/labels.parquet").equals(labels)
 
     set_param(repo, "annotate.max_queries", 6)
-    dvc(repo, "repro", "annotate")
+    run_dvc(repo, "repro", "annotate")
     grown = run_counts(repo)
     n6 = expected_pairs(repo, 6, 3)
     assert grown["llm_calls"] == n6 - n and grown["cache_hits"] == n

@@ -6,30 +6,18 @@ run too (names only for the domain lists)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 import yaml
+from dvc_helpers import run_dvc
 
 pytestmark = pytest.mark.slow
 
 MEASURES = {"spearman", "kendall", "pair_acc", "calls_per_item", "tokens_per_item"}
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 STAGES = ("authority_truth", "authority_judge", "authority_rag", "authority")
-
-
-def dvc(repo: Path, *args: str) -> str:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    env["PYTHONPATH"] = f"{repo / 'src'}:{env.get('PYTHONPATH', '')}"
-    proc = subprocess.run(
-        ["dvc", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=900
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout
 
 
 def runs(repo: Path) -> dict[str, dict]:
@@ -63,7 +51,7 @@ def repo(tiny_repo_factory, param_setter, tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("authority")
     repo = tiny_repo_factory(tmp / "repo")
     param_setter(repo, "annotate.store", str(tmp / "labels.sqlite"))  # a fresh store
-    dvc(repo, "repro", "authority")
+    run_dvc(repo, "repro", "authority")
     return repo
 
 
@@ -106,13 +94,13 @@ def test_calls_match_the_samples_and_a_forced_rerun_makes_none(repo: Path):
     labels = pl.read_parquet(repo / "data/authority_judge/labels.parquet")
     assert labels["model"][0].startswith("smollm2-135m-instruct")
     metrics = (repo / "metrics/authority.json").read_bytes()
-    out = dvc(repo, "repro", "-f", "authority")  # every authority stage, forced
+    out = run_dvc(repo, "repro", "-f", "authority").stdout  # every authority stage, forced
     assert all(f"Running stage '{s}'" in out for s in STAGES)
     forced = runs(repo)
     assert all(r["llm_calls"] == 0 for r in forced.values()), forced
     assert sum(r["cache_hits"] for r in forced.values()) == total + shared
     assert (repo / "metrics/authority.json").read_bytes() == metrics
-    assert "Data and pipelines are up to date" in dvc(repo, "repro", "authority")
+    assert "Data and pipelines are up to date" in run_dvc(repo, "repro", "authority").stdout
 
 
 def test_real_lists_run_names_only(repo: Path, param_setter):
@@ -121,7 +109,7 @@ def test_real_lists_run_names_only(repo: Path, param_setter):
     param_setter(repo, "authority.benches", ["tranco", "moz", "mace", "popqa"])
     param_setter(repo, "authority.judges", ["point/point_score", "list/permutation"])
     param_setter(repo, "authority.shared_data", str(SHARED))
-    dvc(repo, "repro", "authority")
+    run_dvc(repo, "repro", "authority")
     metrics = json.loads((repo / "metrics/authority.json").read_text())
     rows = {r for r in metrics if not r.startswith("ragauth/")}
     assert {r.rsplit("/", 1)[1] for r in rows if r.startswith(("tranco/", "moz/", "popqa/"))} == {

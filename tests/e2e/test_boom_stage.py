@@ -6,66 +6,25 @@ and its plot; a second `dvc repro boom` is a no-op."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 import yaml
+from dvc_helpers import run_dvc
+
+from trustir.retrieval.testing import build_tiny_bert
 
 pytestmark = pytest.mark.slow
-
-OFFLINE = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "OMP_WAIT_POLICY": "PASSIVE",
-    "DVC_NO_ANALYTICS": "1",
-}
-
-
-def dvc(repo: Path, *args: str) -> str:
-    env = {**os.environ, **OFFLINE}
-    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
-    env["PYTHONPATH"] = os.pathsep.join([str(repo / "src"), env.get("PYTHONPATH", "")])
-    proc = subprocess.run(
-        ["dvc", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=900
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout
-
-
-def tiny_bert(path: Path) -> Path:
-    """A 2-layer, 32-wide random BERT with MiniLM's tokenizer (fast to train and merge)."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    from trustir.retrieval.encoders import resolve_model
-
-    tok = AutoTokenizer.from_pretrained(resolve_model("minilm"), local_files_only=True)
-    torch.manual_seed(0)
-    cfg = BertConfig(
-        vocab_size=tok.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=512,
-    )
-    BertModel(cfg).save_pretrained(path)
-    tok.save_pretrained(path)
-    return path
 
 
 @pytest.fixture(scope="module")
 def reproduced(tiny_repo_factory, param_setter, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("boom")
     repo = tiny_repo_factory(root / "repo")
-    model = tiny_bert(root / "tiny-bert")
+    model = build_tiny_bert(root / "tiny-bert")
     param_setter(repo, "boom.train.model", str(model), commit=True)
-    dvc(repo, "repro", "boom")
+    run_dvc(repo, "repro", "boom")
     return repo
 
 
@@ -126,4 +85,4 @@ def test_models_are_safetensors_and_schedules_keep_their_order(reproduced: Path)
 
 
 def test_second_repro_is_a_no_op(reproduced: Path) -> None:
-    assert "Data and pipelines are up to date" in dvc(reproduced, "repro", "boom")
+    assert "Data and pipelines are up to date" in run_dvc(reproduced, "repro", "boom").stdout

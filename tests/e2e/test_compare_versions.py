@@ -5,14 +5,13 @@ the HTML report renders in headless Chromium."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from dvc_helpers import run_cmd, run_dvc
 
 from trustir.report.browser import dump_dom, screenshot
 from trustir.report.catalog import TABLES
@@ -22,17 +21,9 @@ BIN = Path(sys.executable).parent
 GIT_ID = ["-c", "user.name=trustir tests", "-c", "user.email=tests@trustir.invalid"]
 
 
-def run(repo: Path, *args: str) -> str:
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
-    proc = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True, timeout=1200)
-    if proc.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr}")
-    return proc.stdout
-
-
 def commit(repo: Path, message: str) -> None:
-    run(repo, "git", *GIT_ID, "add", "-A")
-    run(repo, "git", *GIT_ID, "commit", "-q", "-m", message)
+    run_cmd(repo, "git", *GIT_ID, "add", "-A")
+    run_cmd(repo, "git", *GIT_ID, "commit", "-q", "-m", message)
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +31,15 @@ def two_versions(tiny_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     """The reproduced tiny repo (seed 13) committed, then seed 14 reproduced and committed;
     both commits' DVC data in the cache shared with the original."""
     if not (tiny_repo / "dvc.lock").exists():
-        run(tiny_repo, "dvc", "repro", "-q")
+        run_dvc(tiny_repo, "repro", "-q", timeout=1200)
     repo = tmp_path_factory.mktemp("versions") / "repo"
     shutil.copytree(tiny_repo, repo, symlinks=True, ignore=shutil.ignore_patterns("cache"))
-    run(repo, "dvc", "cache", "dir", "--local", str(tiny_repo / ".dvc" / "cache"))
+    run_dvc(repo, "cache", "dir", "--local", str(tiny_repo / ".dvc" / "cache"))
     commit(repo, "tiny world, seed 13")
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["data"]["seed"] = 14
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(repo, "dvc", "repro", "-q")
+    run_dvc(repo, "repro", "-q", timeout=1200)
     commit(repo, "tiny world, seed 14")
     for out in ("data", "metrics", "reports"):  # compare reads git + the DVC cache, not these
         shutil.rmtree(repo / out)
@@ -56,7 +47,9 @@ def two_versions(tiny_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 
 def test_compare_prints_every_paper_table(two_versions: Path):
-    out = run(two_versions, str(BIN / "trustir"), "compare", "HEAD~1", "HEAD")
+    out = run_cmd(
+        two_versions, str(BIN / "trustir"), "compare", "HEAD~1", "HEAD", timeout=1200
+    ).stdout
     for entry in TABLES:
         assert f"metrics/{entry.name}.json" not in out  # no table is missing at either side
     titles = [line for line in out.splitlines() if line.startswith("## ")]
@@ -66,13 +59,22 @@ def test_compare_prints_every_paper_table(two_versions: Path):
     assert cells and all("(" in c for c in cells)  # every row has deltas
     assert ", p=" in out  # per-query paired tests ran
     html = two_versions / "compare.html"
-    run(two_versions, str(BIN / "trustir"), "compare", "HEAD~1", "HEAD", "--html", str(html))
+    run_cmd(
+        two_versions,
+        str(BIN / "trustir"),
+        "compare",
+        "HEAD~1",
+        "HEAD",
+        "--html",
+        str(html),
+        timeout=1200,
+    )
     assert dump_dom(html).count("<table") == len(TABLES)
 
 
 def test_plots_diff_renders_offline(two_versions: Path, tmp_path: Path):
     out = tmp_path / "plots"
-    run(two_versions, "dvc", "plots", "diff", "HEAD~1", "HEAD", "-o", str(out))
+    run_dvc(two_versions, "plots", "diff", "HEAD~1", "HEAD", "-o", str(out), timeout=1200)
     page = (out / "index.html").read_text()
     assert "<script" not in page  # image plots: no vega from a CDN
     images = sorted(p.name for p in (out / "static").iterdir())

@@ -4,28 +4,16 @@ stopping the DAG with a named problem, and data.path resolution inside DVC exper
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from dvc_helpers import run_dvc
 
 pytestmark = pytest.mark.slow
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "beir_tiny"
-
-
-def dvc(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    proc = subprocess.run(
-        ["dvc", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=900
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"dvc {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc
 
 
 def set_params(repo: Path, **data: object) -> None:
@@ -46,7 +34,7 @@ def broken_copy(dst: Path, corpus_lines: list[str] | None = None, extra_qrel: st
 
 @pytest.fixture(scope="module")
 def reproduced(tiny_repo: Path) -> Path:
-    dvc(tiny_repo, "repro")
+    run_dvc(tiny_repo, "repro")
     return tiny_repo
 
 
@@ -60,12 +48,12 @@ def test_repro_writes_metrics_report_and_plot(reproduced: Path):
     md = (reproduced / "reports/retrieval.md").read_text()
     assert "| bm25 |" in md and "data/fetch" in md  # table and provenance
     assert (reproduced / "reports/plots/retrieval.png").read_bytes()[:4] == b"\x89PNG"
-    shown = dvc(reproduced, "metrics", "show", "--json").stdout
+    shown = run_dvc(reproduced, "metrics", "show", "--json").stdout
     assert "nDCG@10" in shown
 
 
 def test_second_repro_is_a_no_op(reproduced: Path):
-    out = dvc(reproduced, "repro").stdout
+    out = run_dvc(reproduced, "repro").stdout
     assert "Data and pipelines are up to date" in out
 
 
@@ -88,7 +76,7 @@ def test_broken_inputs_stop_the_dag(tiny_repo: Path, tmp_path: Path, case, expec
     repo = tmp_path / "repo"
     shutil.copytree(tiny_repo, repo, ignore=shutil.ignore_patterns("data", "metrics", "reports"))
     set_params(repo, source="local", path=str(folder), name=case)
-    proc = dvc(repo, "repro", check=False)
+    proc = run_dvc(repo, "repro", check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert f"trustir {expect_stage}: error" in out and expect in out, out
@@ -109,16 +97,16 @@ LOCAL = ("-S", "data.source=local", "-S", "data.path=../shared/tiny", "-S", "dat
 
 def test_temp_experiment_resolves_relative_data_path(tiny_repo: Path, tmp_path: Path):
     repo = lab_with_shared_folder(tiny_repo, tmp_path)
-    dvc(repo, "exp", "run", "--temp", "-n", "tiny-local", *LOCAL)
-    shown = json.dumps(json.loads(dvc(repo, "exp", "show", "--json").stdout))
+    run_dvc(repo, "exp", "run", "--temp", "-n", "tiny-local", *LOCAL)
+    shown = json.dumps(json.loads(run_dvc(repo, "exp", "show", "--json").stdout))
     assert "tiny-local" in shown and "nDCG@10" in shown
 
 
 def test_queued_experiment_resolves_relative_data_path(tiny_repo: Path, tmp_path: Path):
     repo = lab_with_shared_folder(tiny_repo, tmp_path)
-    dvc(repo, "exp", "run", "--queue", "-n", "queued-local", *LOCAL)
-    dvc(repo, "exp", "run", "--run-all")
-    shown = json.dumps(json.loads(dvc(repo, "exp", "show", "--json").stdout))
+    run_dvc(repo, "exp", "run", "--queue", "-n", "queued-local", *LOCAL)
+    run_dvc(repo, "exp", "run", "--run-all")
+    shown = json.dumps(json.loads(run_dvc(repo, "exp", "show", "--json").stdout))
     assert "queued-local" in shown and "nDCG@10" in shown
-    failed = dvc(repo, "queue", "status").stdout
+    failed = run_dvc(repo, "queue", "status").stdout
     assert "Failed" not in failed, failed

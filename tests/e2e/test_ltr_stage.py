@@ -5,29 +5,21 @@ metrics/clickmodels.json, reports/ltr.md and its plot; a second `dvc repro ltr` 
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import polars as pl
 import pytest
 import yaml
+from dvc_helpers import run_dvc
 
 pytestmark = pytest.mark.slow
 
 COLUMNS = {"nDCG@10/high", "nDCG@10/medium", "nDCG@10/low", "nDCG@10"}
 
 
-def dvc(repo: Path, env: dict[str, str], *args: str) -> str:
-    proc = subprocess.run(
-        ["dvc", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=900
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout
-
-
 @pytest.fixture(scope="module")
 def reproduced(tiny_repo: Path, tiny_env: dict[str, str]) -> Path:
-    dvc(tiny_repo, tiny_env, "repro", "ltr")
+    run_dvc(tiny_repo, "repro", "ltr", env=tiny_env)
     return tiny_repo
 
 
@@ -69,5 +61,5 @@ def test_clicks_stage_writes_the_log_click_qrels_and_clickmodel_metrics(reproduc
 
 
 def test_second_repro_is_a_no_op(reproduced: Path, tiny_env: dict[str, str]) -> None:
-    out = dvc(reproduced, tiny_env, "repro", "ltr")
+    out = run_dvc(reproduced, "repro", "ltr", env=tiny_env).stdout
     assert "Data and pipelines are up to date" in out

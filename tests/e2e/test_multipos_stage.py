@@ -5,29 +5,21 @@ matrix and writes metrics/multipos.json, per-query values and reports/multipos.m
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import polars as pl
 import pytest
 import yaml
+from dvc_helpers import run_dvc
 
 pytestmark = pytest.mark.slow
 
 MEASURES = {"nDCG@10", "R@100", "RR@10"}
 
 
-def dvc(repo: Path, env: dict[str, str], *args: str) -> str:
-    proc = subprocess.run(
-        ["dvc", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=600
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout
-
-
 @pytest.fixture(scope="module")
 def reproduced(tiny_repo: Path, tiny_env: dict[str, str]) -> Path:
-    dvc(tiny_repo, tiny_env, "repro", "multipos")
+    run_dvc(tiny_repo, "repro", "multipos", env=tiny_env, timeout=600)
     return tiny_repo
 
 
@@ -55,5 +47,5 @@ def test_multipos_writes_every_variant_and_the_baseline(reproduced: Path) -> Non
 
 
 def test_second_repro_is_a_no_op(reproduced: Path, tiny_env: dict[str, str]) -> None:
-    out = dvc(reproduced, tiny_env, "repro", "multipos")
+    out = run_dvc(reproduced, "repro", "multipos", env=tiny_env, timeout=600).stdout
     assert "Data and pipelines are up to date" in out

@@ -38,6 +38,44 @@ def grade_expr(threshold: float | None, min_rel: int) -> pl.Expr:
     )
 
 
+def judge_with_params(
+    pairs: pl.DataFrame,
+    annotate: AnnotateParams,
+    llm: LLMParams,
+    run: str,
+    show_progress: bool = True,
+) -> tuple[pl.DataFrame, Ledger]:
+    """Judge ``pairs`` through the label store with the annotate/llm params; (labels, ledger).
+
+    ``pairs`` is as :func:`judge_pairs` takes it; only labels missing from the store
+    (``annotate.store``) cost LLM calls. The ledger's run is ``<run>-<judge name>`` and is
+    appended to the ledger file. The labels carry ``pairs``' ids, row for row.
+    """
+    judge = get_judge(annotate.judge)
+    backend = make_backend(llm)
+    ledger = Ledger(run=f"{run}-{judge.name}", model=backend.model_id)
+    store_path = Path(annotate.store).expanduser() if annotate.store else None
+    with LabelStore(store_path, flush_every=annotate.flush_every) as store:
+        labels = judge_pairs(
+            judge,
+            backend,
+            store,
+            pairs,
+            annotate.mode,
+            ledger,
+            annotate.flush_every,
+            show_progress=show_progress,
+        )
+    ledger.append()
+    # the store is keyed by texts; the ids are the ones of this dataset
+    labels = (
+        labels.drop("query_id", "doc_id")
+        .with_columns(pairs["query_id"].alias("query_id"), pairs["doc_id"].alias("doc_id"))
+        .select(labels.columns)
+    )
+    return labels, ledger
+
+
 def annotate_candidates(
     corpus: pl.DataFrame,
     queries: pl.DataFrame,
@@ -58,28 +96,7 @@ def annotate_candidates(
         .join(docs, on="doc_id")
         .sort(["query_id", "doc_id"])
     )
-    judge = get_judge(params.judge)
-    backend = make_backend(llm)
-    ledger = Ledger(run=f"annotate-{judge.name}", model=backend.model_id)
-    store_path = Path(params.store).expanduser() if params.store else None
-    with LabelStore(store_path, flush_every=params.flush_every) as store:
-        labels = judge_pairs(
-            judge,
-            backend,
-            store,
-            pairs,
-            params.mode,
-            ledger,
-            params.flush_every,
-            show_progress=show_progress,
-        )
-    ledger.append()
-    # the store is keyed by texts; the ids are the ones of this dataset
-    labels = (
-        labels.drop("query_id", "doc_id")
-        .with_columns(pairs["query_id"].alias("query_id"), pairs["doc_id"].alias("doc_id"))
-        .select(labels.columns)
-    )
+    labels, ledger = judge_with_params(pairs, params, llm, "annotate", show_progress)
     ok = labels.filter(pl.col("status") == "ok")
     llm_qrels = ok.select(
         "query_id",

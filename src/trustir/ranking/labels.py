@@ -11,13 +11,11 @@ the annotate stage (so labels it already has cost no call), graded as it grades 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from trustir.annotate import get_judge, judge_pairs
-from trustir.annotate.relevance_labels import grade_expr
+from trustir.annotate.relevance_labels import grade_expr, judge_with_params
 from trustir.config import AnnotateParams
 from trustir.llm.config import LLMParams
 from trustir.ranking.params import BUCKETS, LlmLabelParams
@@ -89,28 +87,9 @@ def extend_llm_labels(
     labels = pl.DataFrame()
     qrels = base
     if pairs.height:
-        from trustir.llm.config import make_backend
-        from trustir.llm.ledger import Ledger
-        from trustir.llm.store import LabelStore
-
-        judge, backend = get_judge(annotate.judge), make_backend(llm)
-        ledger = Ledger(run=f"ltr-labels-{judge.name}", model=backend.model_id)
-        store_path = Path(annotate.store).expanduser() if annotate.store else None
-        with LabelStore(store_path, flush_every=annotate.flush_every) as store:
-            labels = judge_pairs(
-                judge,
-                backend,
-                store,
-                pairs,
-                annotate.mode,
-                ledger,
-                annotate.flush_every,
-                show_progress=show_progress,
-            )
-        ledger.append()
-        labels = labels.drop("query_id", "doc_id").with_columns(
-            pairs["query_id"].alias("query_id"), pairs["doc_id"].alias("doc_id")
-        )
+        labels, ledger = judge_with_params(pairs, annotate, llm, "ltr-labels", show_progress)
+        # this stage's labels table has always had the ids last
+        labels = labels.select(pl.exclude("query_id", "doc_id"), "query_id", "doc_id")
         new = labels.filter(pl.col("status") == "ok").select(
             "query_id",
             "doc_id",

@@ -19,7 +19,8 @@ table { border-collapse: collapse; margin: 0.6rem 0; font-size: 0.9rem; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: right; }
 thead th { background: #eef2f7; } tbody th { text-align: left; font-weight: 600; }
 td.best { font-weight: 700; background: #e8f5e9; } td.sig { background: #fff3cd; }
-.prov, .legend, .notes { font-size: 0.8rem; color: #555; } img { max-width: min(100%, 760px); display: block; }
+.prov, .legend, .notes { font-size: 0.8rem; color: #555; }
+img { max-width: min(100%, 760px); display: block; }
 nav a { margin-right: 1rem; }
 """
 
