@@ -1,5 +1,6 @@
 """Stage multitask_tasks (P5): the mini-world's task families (its ``tasks`` facet), in-domain and
-out-of-domain -> data/multitask/tasks/<task>/{queries,corpus,qrels,negatives}.parquet."""
+out-of-domain -> data/multitask/tasks/<task>/{queries,corpus,qrels,negatives}.parquet. They come
+from the world of ``data.seed``/``data.scale`` whatever ``data.source`` is."""
 
 from pathlib import Path
 

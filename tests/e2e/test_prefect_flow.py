@@ -168,7 +168,7 @@ def second_run(first_run: Run) -> Run:
 def test_first_run_runs_every_stage_in_dvc_order(first_run: Run) -> None:
     assert first_run.state.is_completed(), first_run.state
     order = dag_stages(first_run.repo)
-    assert order[:2] == ["fetch", "validate"] and order[-1] == "report"
+    assert order[:2] == ["fetch", "validate"] and order[-1] == "report_html"
     assert first_run.names == order
     assert [t.state.name for t in first_run.tasks] == ["Completed"] * len(order)
     assert first_run.state.result() == dict.fromkeys(order, "ran")

@@ -63,15 +63,14 @@ def world_task_sets(
 ) -> dict[str, TaskSet]:
     """The task sets ``families`` of the mini-world that ``data`` describes (the world is
     rebuilt from ``data.scale``/``seed``: the ``tasks`` facet needs its ground truth, not only
-    the fetched tables); ``n`` queries per family (None: the world's number of queries)."""
+    the fetched tables); ``n`` queries per family (None: the world's number of queries).
+
+    Whatever ``data.source`` is, the task families come from the mini-world: with a real
+    collection as ``data.source`` the rest of the DAG runs on it and P5 keeps its world tasks.
+    """
     from trustir.sources.world import Sizes, build_world
     from trustir.sources.world.tasks import generate_tasks
 
-    if data.source != "world":
-        raise ValueError(
-            f"boom needs data.source=world (got {data.source!r}): its task families come from "
-            "the mini-world's tasks facet"
-        )
     sizes = Sizes.at(data.scale)
     world = build_world(sizes, data.seed, data.test_fraction)
     return generate_tasks(world, data.seed, n or sizes.queries, data.test_fraction, families)
