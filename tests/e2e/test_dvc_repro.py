@@ -14,6 +14,8 @@ from dvc_helpers import run_dvc
 pytestmark = pytest.mark.slow
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "beir_tiny"
+#: a copy of the reproduced tiny repo leaves out its outputs and its DVC cache (GBs of models)
+NOT_COPIED = shutil.ignore_patterns("data", "metrics", "reports", "cache", "tmp")
 
 
 def set_params(repo: Path, **data: object) -> None:
@@ -74,7 +76,7 @@ def test_broken_inputs_stop_the_dag(tiny_repo: Path, tmp_path: Path, case, expec
     else:
         folder = broken_copy(tmp_path / case, extra_qrel="1\tno-such-doc\t1")
     repo = tmp_path / "repo"
-    shutil.copytree(tiny_repo, repo, ignore=shutil.ignore_patterns("data", "metrics", "reports"))
+    shutil.copytree(tiny_repo, repo, ignore=NOT_COPIED)
     set_params(repo, source="local", path=str(folder), name=case)
     proc = run_dvc(repo, "repro", check=False)
     out = proc.stdout + proc.stderr
@@ -87,7 +89,7 @@ def lab_with_shared_folder(tiny_repo: Path, tmp_path: Path) -> Path:
     """A repo copy with a BEIR folder beside it, named relative to it (as ../shared/data/...)."""
     repo = tmp_path / "lab" / "repo"
     repo.parent.mkdir()
-    shutil.copytree(tiny_repo, repo, ignore=shutil.ignore_patterns("data", "metrics", "reports"))
+    shutil.copytree(tiny_repo, repo, ignore=NOT_COPIED)
     shutil.copytree(FIXTURE, tmp_path / "lab" / "shared" / "tiny")
     return repo
 
