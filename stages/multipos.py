@@ -8,15 +8,8 @@ import polars as pl
 from trustir.config import Params, non_default
 from trustir.io.atomic import write_text
 from trustir.report import collect_provenance
-from trustir.retrieval.multipos import (
-    baseline_scores,
-    load_variant,
-    multipos_table,
-    params_eval_set,
-    pivot_table,
-    report_markdown,
-    variant_name,
-)
+from trustir.retrieval.multipos import baseline_scores, load_variant, params_eval_set, variant_name
+from trustir.retrieval.multipos_report import multipos_table, pivot_table, report_markdown
 from trustir.stage import stage
 from trustir.tables import read_tables
 

@@ -121,6 +121,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dag(args: argparse.Namespace) -> int:
+    """dvc.yaml's code deps from the imports: `dag deps [--check|--write]`, `dag affected FILE`."""
+    from trustir.dag.command import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="trustir",
@@ -157,6 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="seed of the randomization test")
     s.add_argument("--html", help="also write the comparison as a static HTML page here")
     s.set_defaults(fn=_cmd_compare)
+
+    from trustir.dag.command import add_arguments as add_dag_arguments
+
+    add_dag_arguments(sub.add_parser("dag", help=_cmd_dag.__doc__))
+    sub.choices["dag"].set_defaults(fn=_cmd_dag)
 
     s = sub.add_parser("world", help=_cmd_world.__doc__)
     s.add_argument("out", help="output folder")

@@ -17,16 +17,14 @@ from trustir.retrieval.multipos import (
     eval_set,
     label_qrels,
     load_variant,
-    multipos_table,
     params_eval_set,
-    pivot_table,
     regime_phases,
-    report_markdown,
     save_variant,
     train_variant,
     training_queries,
     variant_train_params,
 )
+from trustir.retrieval.multipos_report import multipos_table, pivot_table, report_markdown
 
 WORDS = [
     "alpha",

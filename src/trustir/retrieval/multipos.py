@@ -1,5 +1,5 @@
-"""P3 orchestration: a label regime's positives -> a trained bi-encoder -> its test-set scores,
-and the multipos table over the loss x regime grid (PAPERS.md P3).
+"""P3 orchestration: a label regime's positives -> a trained bi-encoder -> its test-set scores
+(PAPERS.md P3); the multipos table over the loss x regime grid is ``multipos_report``'s.
 
 One variant = one loss under one label regime (``trustir.retrieval.regimes``), trained from
 ``multipos.train.model`` with BM25 hard negatives and scored with a dense run over the test
@@ -23,7 +23,6 @@ import polars as pl
 from trustir.config import DenseParams, MultiposParams, Params
 from trustir.evaluate.measures import default_min_rel, evaluate_run, evaluation_qrels
 from trustir.io.atomic import write_json, write_parquet
-from trustir.report import Provenance, Table, per_query_rows
 from trustir.retrieval.regimes import llm_source_of, positives_for_regime, positives_from
 from trustir.retrieval.train_params import TrainParams
 from trustir.schema import QRELS
@@ -310,91 +309,3 @@ def load_variant(out_dir: Path) -> Scores:
     meta = json.loads((out_dir / "metrics.json").read_text())
     measures = meta.pop("measures")
     return Scores(measures, pl.read_parquet(out_dir / "per_query.parquet"), None, meta)
-
-
-# -- the tables -----------------------------------------------------------------------------------
-def multipos_table(
-    variants: dict[tuple[str, str], Scores],
-    baseline: Scores,
-    ev: EvalSet,
-    params: Params,
-    provenance: Provenance | None = None,
-) -> Table:
-    """Rows ``<loss>/<regime>`` (in ``variants``' order) then ``untrained``; columns = measures;
-    per-query values of every row (for paired significance tests)."""
-    cells: dict[str, dict[str, float]] = {}
-    per_query = []
-    named = {row_name(*key): s for key, s in variants.items()}
-    for row, s in [*named.items(), (BASELINE_ROW, baseline)]:
-        cells[row] = {m: s.measures[m] for m in params.evaluate.measures}
-        per_query.append(per_query_rows(s.per_query, row))
-    return Table(
-        name="multipos",
-        title="Multi-positive retriever training (P3): loss × label regime",
-        cells=cells,
-        per_query=pl.concat(per_query),
-        row_label="loss/regime",
-        provenance=provenance or Provenance(),
-        notes=table_notes(variants, ev, params),
-    )
-
-
-def _span(values: set[int]) -> str:
-    """``"4"`` or ``"3–5"``: the range of a set of counts."""
-    lo, hi = min(values, default=0), max(values, default=0)
-    return str(lo) if lo == hi else f"{lo}–{hi}"
-
-
-def table_notes(variants: dict[tuple[str, str], Scores], ev: EvalSet, params: Params) -> list[str]:
-    """What the numbers are: the eval subset, the training budget, what the baseline is."""
-    mp, tp = params.multipos, params.multipos.train
-    subset = (
-        "the whole corpus"
-        if mp.eval_max_docs is None
-        else f"their relevant documents, their top {mp.eval_pool_depth} BM25 documents and a "
-        f"seeded corpus sample (multipos.eval_max_docs={mp.eval_max_docs}; qrels restricted to "
-        "the subset)"
-    )
-    steps = {int(s.info["steps"]) for s in variants.values() if "steps" in s.info}
-    queries = {int(p["queries"]) for s in variants.values() for p in s.info.get("phases", [])}
-    return [
-        f"Scored on {ev.describe()}: {subset}; binary measures count grade ≥ {min_rel_of(params)}.",
-        f"Each variant: {tp.model} trained {_span(steps)} steps on {_span(queries)} train queries "
-        f"(batch {tp.batch_size}, lr {tp.lr:g}, max length {tp.max_length}, {tp.epochs} "
-        f"epoch(s), ≤ {tp.max_positives} positives per query, in-batch negatives and "
-        f"{tp.hard_negatives} BM25 hard negative(s) below rank {mp.skip_top}); "
-        f"'{BASELINE_ROW}' = {tp.model} before training, on the same subset.",
-    ]
-
-
-def pivot_table(table: Table, losses: list[str], regimes: list[str], measure: str) -> Table:
-    """``measure`` with losses as rows and regimes as columns; the baseline row repeats its
-    value under every regime (it is trained on none)."""
-    cells: dict[str, dict[str, float]] = {
-        loss: {
-            r: table.cells[row_name(loss, r)][measure]
-            for r in regimes
-            if row_name(loss, r) in table.cells
-        }
-        for loss in losses
-    }
-    if BASELINE_ROW in table.cells:
-        cells[BASELINE_ROW] = dict.fromkeys(regimes, table.cells[BASELINE_ROW][measure])
-    return Table(
-        name=f"{table.name}_pivot",
-        title=f"{measure}: loss (rows) × label regime (columns)",
-        cells=cells,
-        row_label="loss",
-        provenance=table.provenance,
-    )
-
-
-def report_markdown(table: Table, pivot: Table, measure: str) -> str:
-    """The Markdown report: the pivot, each variant against the untrained model (paired tests
-    over queries on the pivot's measure), then every measure with notes and provenance."""
-    from trustir.report.versus import versus_baseline
-
-    parts = [pivot.to_markdown(provenance=False)]
-    if BASELINE_ROW in table.cells and table.per_query is not None:
-        parts.append(versus_baseline(table, BASELINE_ROW, measure).to_markdown(provenance=False))
-    return "\n".join([*parts, table.to_markdown()])
