@@ -175,10 +175,12 @@ def check_stage(stage: StageDef, root: Path, cache: dict | None = None) -> Stage
     )
 
 
-def check_dvcfile(path: Path) -> list[StageCheck]:
-    """One :class:`StageCheck` per stage of ``path`` (its folder is the repo root)."""
+def check_dvcfile(path: Path, root: Path | None = None) -> list[StageCheck]:
+    """One :class:`StageCheck` per stage of ``path``; ``root`` (default: its folder) holds the
+    stage scripts and ``src/``."""
     path, cache = Path(path), {}
-    return [check_stage(s, path.parent, cache) for s in stage_defs(load_dvcfile(path))]
+    root = path.parent if root is None else Path(root)
+    return [check_stage(s, root, cache) for s in stage_defs(load_dvcfile(path))]
 
 
 def _set_deps(stage: StageDef, deps: list[Any]) -> None:
