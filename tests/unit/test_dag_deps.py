@@ -19,7 +19,7 @@ from trustir.dag.dvcfile import (
     stages_listing,
     write_dvcfile,
 )
-from trustir.dag.imports import ClosureError, import_closure
+from trustir.dag.imports import ClosureError, import_chain, import_closure
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -99,6 +99,28 @@ def test_init_chains_are_followed_transitively(tmp_path: Path) -> None:
         "src/pkg/sub/__init__.py",
         "src/pkg/sub/impl.py",
     }
+
+
+def test_import_chain_is_a_shortest_path_to_the_file(tmp_path: Path) -> None:
+    make_tree(
+        tmp_path,
+        {
+            "src/pkg/__init__.py": "",
+            "src/pkg/a.py": "import pkg.b\n",
+            "src/pkg/b.py": "import pkg.c\n",
+            "src/pkg/c.py": "",
+            "src/pkg/lone.py": "",
+            "stages/run.py": "import pkg.a\nimport pkg.b\n",
+        },
+    )
+    roots = [tmp_path / "stages", tmp_path / "src"]
+    chain = import_chain(tmp_path / "stages/run.py", tmp_path / "src/pkg/c.py", roots)
+    assert [p.relative_to(tmp_path.resolve()).as_posix() for p in chain] == [
+        "stages/run.py",
+        "src/pkg/b.py",
+        "src/pkg/c.py",
+    ]
+    assert import_chain(tmp_path / "stages/run.py", tmp_path / "src/pkg/lone.py", roots) == []
 
 
 def test_relative_imports_resolve_against_the_package(tmp_path: Path) -> None:
@@ -412,6 +434,15 @@ def test_cli_check_fails_then_write_fixes(tmp_path: Path, capsys: pytest.Capture
     assert main(["dag", "affected", "--file", dvcfile, str(tmp_path / "src/pkg/io.py")]) == 0
     out = capsys.readouterr().out
     assert out.startswith("src/pkg/io.py: 5 stage(s) prep train@l1-a")
+    assert main(["dag", "why", "train", str(tmp_path / "src/pkg/io.py"), "--file", dvcfile]) == 0
+    assert capsys.readouterr().out.split() == [
+        "stages/train.py",
+        "imports",
+        "src/pkg/model.py",
+        "imports",
+        "src/pkg/io.py",
+    ]
+    assert main(["dag", "why", "prep", "src/pkg/report.py", "--file", dvcfile]) == 1
 
 
 # -- the repo itself ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ listing, per stage, the files it imports but does not list and those it lists bu
 import; ``--write`` rewrites them in dvc.yaml. ``trustir dag affected FILE...`` names the stages
 that list each file (directly or under a listed folder): those ``dvc repro`` reruns after an
 edit of it (``--downstream``: and every stage below them, were their outputs to change).
+``trustir dag why STAGE FILE`` prints the chain of imports that brings FILE into STAGE.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 from pathlib import Path
 
 from trustir.dag.dvcfile import (
+    SRC_DIR,
     check_dvcfile,
     downstream,
     expand,
@@ -23,6 +25,7 @@ from trustir.dag.dvcfile import (
     stages_listing,
     write_dvcfile,
 )
+from trustir.dag.imports import import_chain
 from trustir.paths import repo_root
 
 
@@ -36,6 +39,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     s = sub.add_parser("affected", help="the stages that list each FILE (what an edit reruns)")
     s.add_argument("files", nargs="+", metavar="FILE")
     s.add_argument("--downstream", action="store_true", help="add the stages below them")
+    s = sub.add_parser("why", help="a shortest import chain from STAGE's script to FILE")
+    s.add_argument("stage", metavar="STAGE", help="a stage name as in dvc.yaml (no @variant)")
+    s.add_argument("target", metavar="FILE")
     for s in sub.choices.values():
         s.add_argument("--file", default="dvc.yaml", help="the dvc.yaml (default: the repo's)")
 
@@ -75,13 +81,22 @@ def deps(path: Path, check: bool, write: bool) -> int:
     return 0
 
 
+def _repo_relative(file: str, *roots: Path) -> str:
+    full = Path(file).resolve()
+    for root in roots:
+        if full.is_relative_to(root.resolve()):
+            return full.relative_to(root.resolve()).as_posix()
+    return file
+
+
 def affected(path: Path, files: list[str], with_downstream: bool) -> int:
-    """The ``affected`` action: per file, the stage variants that list it."""
-    root = path.parent.resolve()
-    variants = expand(load_dvcfile(path), load_params(root))
+    """The ``affected`` action: per file, the stage variants that list it. ``${...}`` come from
+    the params.yaml beside ``path``, else the repo's (so an old dvc.yaml can be read from /tmp)."""
+    root = path.parent
+    params = load_params(root) if (root / "params.yaml").exists() else load_params(repo_root())
+    variants = expand(load_dvcfile(path), params)
     for f in files:
-        full = Path(f).resolve()
-        rel = full.relative_to(root).as_posix() if full.is_relative_to(root) else f
+        rel = _repo_relative(f, root, repo_root())
         hit = stages_listing(variants, rel)
         print(f"{rel}: {len(hit)} stage(s)", *hit)
         if with_downstream:
@@ -90,9 +105,28 @@ def affected(path: Path, files: list[str], with_downstream: bool) -> int:
     return 0
 
 
+def why(path: Path, stage_name: str, target: str) -> int:
+    """The ``why`` action: the import chain, or exit 1 when the stage does not import it."""
+    root = path.parent.resolve()
+    stages = {s.name: s for s in stage_defs(load_dvcfile(path))}
+    if stage_name not in stages:
+        raise KeyError(f"no stage {stage_name!r} in {path}; stages: {', '.join(stages)}")
+    goal = root / _repo_relative(target, root)
+    for entry in stages[stage_name].entry_points(root):
+        script = root / entry
+        chain = import_chain(script, goal, [script.parent, root / SRC_DIR])
+        if chain:
+            print(*(p.relative_to(root).as_posix() for p in chain), sep="\n  imports ")
+            return 0
+    print(f"{stage_name} does not import {goal.relative_to(root).as_posix()}")
+    return 1
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the parsed ``trustir dag ...``; the exit status."""
     path = _dvcfile(args.file)
     if args.action == "deps":
         return deps(path, args.check, args.write)
+    if args.action == "why":
+        return why(path, args.stage, args.target)
     return affected(path, args.files, args.downstream)

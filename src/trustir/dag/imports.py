@@ -268,26 +268,47 @@ def _files_of(ref: Reference, file: Path, search: SearchPath) -> Iterator[Path]:
             yield from search.files_of_import(sub)
 
 
-def import_closure(
+def import_graph(
     entry: Path, roots: Sequence[Path], cache: dict[tuple, list[Path]] | None = None
-) -> set[Path]:
-    """Every file under ``roots`` that running ``entry`` can import, transitively (resolved
-    paths; ``entry`` itself only if it imports itself). ``roots`` are searched in order, like
-    ``sys.path``; pass the script's folder first to mirror ``python stages/x.py``. ``cache``
-    (a dict kept between calls) spares re-parsing the files that several closures share."""
+) -> dict[Path, Path]:
+    """Every file reached from ``entry`` -> the file that first pulled it in (breadth first,
+    so following the map back from a file gives a shortest import chain)."""
     search = SearchPath.of(roots)
     cache = {} if cache is None else cache
     entry = Path(entry).resolve()
-    seen: set[Path] = set()
+    parent: dict[Path, Path] = {}
     todo = [entry]
     while todo:
-        file = todo.pop()
+        file = todo.pop(0)
         key = (file, search.roots)
         if key not in cache:
             cache[key] = [d for r in references(file, search) for d in _files_of(r, file, search)]
         for dep in cache[key]:
-            if dep not in seen:
-                seen.add(dep)
+            if dep not in parent and dep != entry:
+                parent[dep] = file
                 if dep.suffix == ".py" and dep.is_file():
                     todo.append(dep)
-    return seen
+    return parent
+
+
+def import_chain(entry: Path, target: Path, roots: Sequence[Path]) -> list[Path]:
+    """A shortest chain ``entry -> ... -> target`` of files each importing the next; [] when
+    ``entry`` does not reach ``target``."""
+    parent = import_graph(entry, roots)
+    target, entry = Path(target).resolve(), Path(entry).resolve()
+    if target not in parent:
+        return []
+    chain = [target]
+    while chain[-1] != entry:
+        chain.append(parent[chain[-1]])
+    return chain[::-1]
+
+
+def import_closure(
+    entry: Path, roots: Sequence[Path], cache: dict[tuple, list[Path]] | None = None
+) -> set[Path]:
+    """Every file under ``roots`` that running ``entry`` can import, transitively (resolved
+    paths; never ``entry`` itself). ``roots`` are searched in order, like ``sys.path``; pass the
+    script's folder first to mirror ``python stages/x.py``. ``cache`` (a dict kept between
+    calls) spares re-parsing the files that several closures share."""
+    return set(import_graph(entry, roots, cache))
