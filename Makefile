@@ -30,6 +30,7 @@ help:
 	@echo "make test   set up if needed, then run the whole test suite"
 	@echo "make bench  run the benchmarks (ratios against their peers)"
 	@echo "make lint   ruff"
+	@echo "make dag    check dvc.yaml's code deps against the imports, then print the DAG"
 
 demo: setup
 	dvc repro
@@ -84,6 +85,7 @@ $(VENV)/.installed: pyproject.toml
 	mkdir -p $(PREFECT_HOME)
 
 dag: setup
+	trustir dag deps --check
 	dvc dag
 
 clean-venv:
