@@ -204,7 +204,14 @@ def test_registry_autoload_imports_every_public_submodule(tmp_path: Path) -> Non
             "src/pkg/losses/family/__init__.py": "",
             "src/pkg/losses/family/member.py": "",
             "src/pkg/loader.py": "import importlib\nimportlib.import_module('pkg.plugin')\n",
-            "stages/run.py": "from pkg.losses.base import LOSSES\nimport pkg.loader\n",
+            "src/pkg/judges/__init__.py": "",
+            "src/pkg/judges/base.py": """\
+                from pkg.registry import Registry
+
+                JUDGES = Registry[object]("judge", autoload=__package__)
+                """,
+            "src/pkg/judges/binary.py": "",
+            "stages/run.py": "import pkg.losses.base\nimport pkg.loader, pkg.judges.base\n",
         },
     )
     assert closure_of(tmp_path) == {
@@ -218,7 +225,23 @@ def test_registry_autoload_imports_every_public_submodule(tmp_path: Path) -> Non
         "src/pkg/losses/family/__init__.py",
         "src/pkg/loader.py",
         "src/pkg/plugin.py",
+        "src/pkg/judges/__init__.py",
+        "src/pkg/judges/base.py",
+        "src/pkg/judges/binary.py",
     }
+
+
+def test_an_autoload_the_ast_cannot_follow_is_an_error(tmp_path: Path) -> None:
+    make_tree(
+        tmp_path,
+        {
+            "src/pkg/__init__.py": "",
+            "src/pkg/reg.py": 'NAME = "pkg"\nR = Registry("x", autoload=NAME)\n',
+            "stages/run.py": "import pkg.reg\n",
+        },
+    )
+    with pytest.raises(ClosureError, match=r"reg\.py:2: autoload= must be a string literal"):
+        closure_of(tmp_path)
 
 
 def test_files_named_relative_to_a_module_are_deps(tmp_path: Path) -> None:

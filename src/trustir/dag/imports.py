@@ -8,8 +8,9 @@ Rules (DESIGN.md, "static import closure"), applied to every module reached, at 
   ``from a.b import c`` pulls in ``a/b/c.py`` (or ``a/b/c/__init__.py``) when ``c`` is a module;
 - ``importlib.import_module("a.b")`` with a string literal is an import of ``a.b``;
 - a registry declared ``Registry(..., autoload="a.b")`` (any callee whose name ends in
-  ``Registry``) imports every direct submodule of ``a.b`` whose name does not start with ``_``,
-  as ``pkgutil.iter_modules`` finds them at run time;
+  ``Registry``; ``autoload=__package__`` also works) imports ``a.b`` and every direct submodule
+  of it whose name does not start with ``_``, as ``pkgutil.iter_modules`` finds them at run
+  time; any other ``autoload=`` expression is an error (the closure could not follow it);
 - a non-Python file that a module names relative to itself (``Path(__file__).with_name("x.css")``,
   ``Path(__file__).parent / "templates"``, ``importlib.resources.files("a.b") / "x.json"``) is a
   dependency too (a file or a folder), when it exists.
@@ -129,11 +130,17 @@ def _is_type_checking(test: ast.expr) -> bool:
 
 
 def _callee_name(func: ast.expr) -> str:
+    if isinstance(func, ast.Subscript):  # Registry[Loss](...)
+        func = func.value
     if isinstance(func, ast.Name):
         return func.id
     if isinstance(func, ast.Attribute):
         return func.attr
     return ""
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _literal(node: ast.expr) -> str | None:
@@ -176,7 +183,8 @@ class _Visitor(ast.NodeVisitor):
         callee = _callee_name(node.func)
         if callee.endswith("Registry"):
             for kw in node.keywords:
-                if kw.arg == "autoload" and (pkg := _literal(kw.value)) is not None:
+                if kw.arg == "autoload" and not _is_none(kw.value):
+                    pkg = self._autoload_package(kw.value, node.lineno)
                     self.refs.append(Reference(node.lineno, module=pkg))
                     for sub in self.search.submodules(pkg) if self.search.owns(pkg) else []:
                         self.refs.append(Reference(node.lineno, module=sub))
@@ -184,6 +192,17 @@ class _Visitor(ast.NodeVisitor):
             # a relative name (".x") needs the package= argument: not followed
             self.refs.extend([Reference(node.lineno, module=name)] if name[0] != "." else [])
         self.generic_visit(node)
+
+    def _autoload_package(self, value: ast.expr, line: int) -> str:
+        """The package an ``autoload=`` names: a string literal, or ``__package__``."""
+        if (pkg := _literal(value)) is not None:
+            return pkg
+        if isinstance(value, ast.Name) and value.id == "__package__" and self.package:
+            return self.package
+        raise ClosureError(
+            f"{self.file}:{line}: autoload= must be a string literal naming the package "
+            "(the static import closure cannot follow anything else)"
+        )
 
     # files named relative to the module ----------------------------------------------------
     def _path_of(self, node: ast.expr) -> Path | None:
