@@ -95,7 +95,7 @@ def judge_rows(
             "text": c["text"],
             "pair_acc_easy": _round(mean_or_none(pv.filter(pl.col("kind") == "easy")["value"])),
             "pair_acc_hard": _round(mean_or_none(pv.filter(pl.col("kind") == "hard")["value"])),
-            "coverage": _round(joined["score"].is_not_null().mean() or 0.0),
+            "coverage": _round(joined["score"].is_not_null().mean()),  # None with no item
             "spearman_ci": [_round(lo), _round(hi)],
             "pair_acc_ci": [_round(plo), _round(phi)],
             "seconds_per_item": _round(c["seconds"] / n),
