@@ -209,6 +209,22 @@ def test_a_reply_without_content_is_a_failed_call_not_an_empty_answer(
     assert client.generate("q")[0].text == ""  # an empty reply is the model's answer
 
 
+def test_a_listed_token_without_logprob_is_nan_and_no_label(fake: tuple[str, Script]) -> None:
+    from trustir.annotate import get_judge
+
+    url, script = fake
+    step = {
+        "token": "No",
+        "logprob": -1.0,
+        "top_logprobs": [{"token": "Yes", "logprob": None}, {"token": "No", "logprob": -1.0}],
+    }
+    script.steps = [{"choices": [{"index": 0, "logprobs": {"content": [step]}}]}]  # fmt: skip
+    s = OpenAIBackend(url, "m", score_mode="chat", **FAST).score(["q"], ["Yes", "No"])
+    assert np.isnan(s[0, 0]) and s[0, 1] == -1.0
+    v = get_judge("relevance-binary").from_logprobs(s[0])  # not P(no) = 1: no reading at all
+    assert (v.label, v.score, v.status) == (None, None, "error") and "NaN" in v.raw
+
+
 def test_retries_are_bounded(fake: tuple[str, Script]) -> None:
     url, script = fake
     script.steps = [500] * 10

@@ -70,6 +70,12 @@ def _reason(exc: Exception) -> str:
     return m.group(0).strip() if m else type(exc).__name__
 
 
+def _logprob(value: Any) -> float:
+    """A listed token's log-prob; null (a server that lists a token it did not score) is NaN,
+    which the judges record as an error row, never as a probability."""
+    return float("nan") if value is None else float(value)
+
+
 @BACKENDS.register("openai")
 class OpenAIBackend(LLMBackend):
     """A client of an OpenAI-compatible HTTP API (``base_url`` like ``http://host:port/v1``)."""
@@ -376,10 +382,10 @@ class OpenAIBackend(LLMBackend):
             self._count(res)
             try:
                 first = res["choices"][0]["logprobs"]["content"][0]
-            except (KeyError, IndexError, TypeError):
+                alts = {a["token"]: _logprob(a["logprob"]) for a in first.get("top_logprobs") or []}
+                alts.setdefault(first["token"], _logprob(first["logprob"]))
+            except (KeyError, IndexError, TypeError, AttributeError, ValueError):
                 raise LLMError(f"{self.base_url}: no chat logprobs in the answer") from None
-            alts = {a["token"]: a["logprob"] for a in first.get("top_logprobs") or []}
-            alts.setdefault(first["token"], first["logprob"])
             return [self._first_token_logprob(alts, o) for o in opts]
 
         return np.array(self._map(run, prompts), dtype=np.float64).reshape(len(prompts), len(opts))
