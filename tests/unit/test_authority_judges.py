@@ -347,3 +347,31 @@ def test_parser_version_is_in_every_key():
     judge = make_authority_judge("point/point_score")
     old = type("Old", (type(judge),), {"parser_version": 1})()
     assert judge.parser_version == 2 and old.prompt_hash != judge.prompt_hash
+
+
+def test_p1_through_a_real_server_listing_no_option_continues_with_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from trustir.llm.hf import HFBackend
+    from trustir.llm.openai import OpenAIBackend
+    from trustir.llm.server import serving
+    from trustir.llm.testing import build_tiny_model
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    tiny = HFBackend(model=str(build_tiny_model(tmp_path / "tiny")), device="cpu")
+    judge = make_authority_judge("point/point_score", levels=5)
+    task = toy_task(False)
+    for call in judge.calls(task):  # the server lists only the top token: never a digit 1-5
+        gens, _ = tiny.generate_ids(tiny.render(call.prompt), max_new_tokens=1, top_k=1)
+        top = tiny.tokenizer.decode([gens[0].top[0][0][0]])
+        assert top and not any(o.startswith(top) for o in judge.options), top
+    with serving(tiny) as url, LabelStore(tmp_path / "labels.sqlite") as store:
+        client = OpenAIBackend(url, "tiny", score_mode="chat", top_logprobs=1, timeout_s=30)
+        for _ in range(2):  # no abort; the second run asks every call again
+            ledger = Ledger()
+            run = run_judge(judge, task, client, store, ledger, show_progress=False)
+            assert ledger.calls == 4 and ledger.cache_hits == 0 and ledger.errors == 4
+            assert set(run.labels["status"]) == {"error"} and run.labels["score"].null_count() == 4
+            assert set(run.judgement.item_scores.values()) == {None}
+            assert (run.labels["tries"] == 1).all()
