@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 import subprocess
@@ -40,6 +41,8 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, State
+
+log = logging.getLogger(__name__)
 
 METRICS_ARTIFACT = "trustir-metrics"
 STAGES_ARTIFACT = "trustir-stages"
@@ -236,13 +239,22 @@ def metrics_markdown(root: str | Path) -> str:
 
 
 def _metrics_table(root: Path, path: Path) -> str:
+    """One metrics file as Markdown: through its saved layout when it has one. A layout that
+    cannot be read (a stage mid-write, a stale layout) is no reason to fail the flow's artifact,
+    but it is never silent: the plain table then comes under a note naming the failure, and the
+    failure is logged."""
     layouts = sorted(root.glob(f"data/*/{path.stem}.table.json"))
+    note = ""
     if layouts:
-        with contextlib.suppress(Exception):  # fall back to the plain rendering below
-            from trustir.report import load_table
+        from trustir.report import load_table
 
+        try:
             return load_table(path.parent, layouts[0].parent, path.stem).to_markdown()
-    return plain_table(path.stem, json.loads(path.read_text()))
+        except Exception as exc:  # any failure to render the layout: reported, plain fallback
+            why = f"{type(exc).__name__}: {exc}"
+            log.warning("metrics artifact: the layout of %s is unreadable (%s)", path.name, why)
+            note = f"_layout {layouts[0].relative_to(root)} unreadable ({why}); plain table:_\n\n"
+    return note + plain_table(path.stem, json.loads(path.read_text()))
 
 
 def plain_table(name: str, cells: dict[str, Any]) -> str:

@@ -15,7 +15,7 @@ from dvc_helpers import run_dvc
 
 pytestmark = pytest.mark.slow
 
-MEASURES = {"spearman", "kendall", "pair_acc", "calls_per_item", "tokens_per_item"}
+MEASURES = {"spearman", "kendall", "pair_acc", "calls_per_item", "tokens_per_item", "errors"}
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 STAGES = ("authority_truth", "authority_judge", "authority_rag", "authority")
 
@@ -64,9 +64,11 @@ def test_table_rows_and_measures_are_as_specified(repo: Path):
     assert set(metrics) == want
     for row, cells in metrics.items():
         if row.startswith("ragauth/"):
-            assert set(cells) == {"accuracy"} and 0.0 <= cells["accuracy"] <= 1.0
+            assert set(cells) == {"accuracy", "errors"} and 0.0 <= cells["accuracy"] <= 1.0
+            assert cells["errors"] == 0
             continue
         assert set(cells) == MEASURES
+        assert cells["errors"] == 0  # the hf backend scores every option: no unreadable answer
         for m in ("spearman", "kendall"):
             assert cells[m] is None or -1.0 <= cells[m] <= 1.0
         assert cells["pair_acc"] is None or 0.0 <= cells["pair_acc"] <= 1.0

@@ -80,6 +80,29 @@ def test_label_from_option_probabilities_hand_worked():
     assert b.label == 1 and b.score == pytest.approx(0.7)
 
 
+def test_no_scored_option_is_an_error_never_a_grade():
+    inf = float("-inf")
+    for name in ("relevance", "relevance-binary"):
+        judge = get_judge(name)
+        v = judge.from_logprobs([inf] * len(judge.options))  # the chat path: none in top-k
+        assert (v.label, v.score, v.status) == (None, None, "error")
+        assert v.raw.startswith("error: no option scored: all option log-probs are -inf")
+        nan = judge.from_logprobs([np.log(0.9)] + [float("nan")] * (len(judge.options) - 1))
+        assert (nan.label, nan.score, nan.status) == (None, None, "error") and "NaN" in nan.raw
+    # some options unscored: they get probability 0, the scored ones are renormalised
+    graded = get_judge("relevance").from_logprobs([np.log(0.2), inf, inf, np.log(0.6)])
+    assert (graded.label, graded.status) == (3, "ok")
+    assert graded.score == pytest.approx(0.25 * 0 + 0.75 * 3)
+    binary = get_judge("relevance-binary").from_logprobs([inf, np.log(0.3)])  # only "No" listed
+    assert (binary.label, binary.score, binary.status) == (0, 0.0, "ok")
+
+
+def test_parser_version_2_is_in_the_label_key():
+    judge = get_judge("relevance-binary")
+    old = type("V1", (type(judge),), {"parser_version": 1})()
+    assert judge.parser_version == 2 and old.prompt_hash != judge.prompt_hash
+
+
 def test_prompt_hash_changes_with_the_template():
     g, b = get_judge("relevance"), get_judge("relevance-binary")
     assert g.prompt_hash != b.prompt_hash and g.prompt_hash == get_judge("relevance").prompt_hash
@@ -197,3 +220,78 @@ def test_threshold_turns_high_scores_into_positives():
     graded = labels.select(grade_expr(0.95, 2).alias("g"))["g"].to_list()
     # score >= .95 -> at least min_rel (2); below -> label capped at min_rel - 1
     assert graded == [0, 2, 1, 2, 2]
+
+
+# -- answers with no reading are errors: not labels, not qrels, asked again (issue 12) ----------
+def nan_model(tmp_path):
+    """The tiny model with a NaN LM head (a broken checkpoint): every option log-prob is NaN."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from trustir.llm.testing import build_tiny_model
+
+    src = build_tiny_model(tmp_path / "tiny")
+    model = AutoModelForCausalLM.from_pretrained(src)
+    with torch.no_grad():
+        model.get_output_embeddings().weight.fill_(float("nan"))
+    model.save_pretrained(tmp_path / "nan")
+    AutoTokenizer.from_pretrained(src).save_pretrained(tmp_path / "nan")
+    return str(tmp_path / "nan")
+
+
+def test_hf_answers_without_a_reading_are_errors_and_no_qrels(tmp_path):
+    from trustir.annotate.relevance_labels import annotate_candidates
+    from trustir.config import AnnotateParams
+    from trustir.llm.config import LLMParams
+
+    corpus = pl.DataFrame({"doc_id": ["d1", "d2"], "title": ["", ""], "text": ["a b", "c d"]})
+    queries = pl.DataFrame({"query_id": ["q1"], "text": ["what?"], "split": ["train"]})
+    qrels = pl.DataFrame(
+        {"query_id": ["q1"], "doc_id": ["d1"], "relevance": [1], "source": ["beir"]}
+    )
+    run = pl.DataFrame({"query_id": ["q1", "q1"], "doc_id": ["d1", "d2"], "rank": [1, 2]})
+    annotate = AnnotateParams(
+        judge="relevance-binary", runs=["bm25"], store=str(tmp_path / "labels.sqlite")
+    )
+    llm = LLMParams(backend="hf", model=nan_model(tmp_path), device="cpu")
+    for _ in range(2):  # the second run asks again: an error is never a cache hit
+        result = annotate_candidates(corpus, queries, qrels, [run], annotate, llm, min_rel=1,
+                                     show_progress=False)  # fmt: skip
+        assert result.metrics["run"]["llm_calls"] == 2 and result.metrics["run"]["cache_hits"] == 0
+        assert set(result.labels["status"]) == {"error"}
+        assert result.labels["label"].null_count() == result.labels["score"].null_count() == 2
+        assert "NaN" in result.labels["raw"][0]
+        assert result.qrels.height == 0  # with threshold 0.95 a default "Yes" would be a positive
+        assert result.metrics["labels"]["errors"] == 2
+    with LabelStore(tmp_path / "labels.sqlite") as store:
+        assert set(store.frame()["status"]) == {"error"} and len(store) == 2
+
+
+def test_openai_chat_with_no_option_in_top_logprobs_is_an_error(
+    tiny_backend, tmp_path, monkeypatch
+):
+    from trustir.llm.openai import OpenAIBackend
+    from trustir.llm.server import serving
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    judge = get_judge("relevance-binary")
+    todo = pairs(1)
+    # the real server lists only the model's top token, which is neither "Yes" nor "No"
+    for q, d in todo.select("query", "doc").iter_rows():
+        gens, _ = tiny_backend.generate_ids(
+            tiny_backend.render(judge.prompt(q, d)), max_new_tokens=1, top_k=1
+        )
+        top = tiny_backend.tokenizer.decode([gens[0].top[0][0][0]])
+        assert top and not any(o.startswith(top) for o in judge.options), top
+    with serving(tiny_backend) as url:
+        client = OpenAIBackend(url, "tiny", score_mode="chat", top_logprobs=1, timeout_s=30)
+        with LabelStore(tmp_path / "labels.sqlite") as store:
+            for _ in range(2):
+                ledger = Ledger("chat")
+                labels = judge_pairs(judge, client, store, todo, ledger=ledger, show_progress=False)
+                assert ledger.calls == 2 and ledger.cache_hits == 0 and ledger.errors == 2
+                assert set(labels["status"]) == {"error"} and labels["label"].null_count() == 2
+                assert labels["raw"][0].startswith("error: no option scored")
+                assert labels["raw"][0].endswith("(Yes:-inf,No:-inf)")
+                assert len(store.missing(labels["key"].to_list())) == 2  # asked again next run

@@ -18,6 +18,7 @@ from trustir.annotate.authority import (
     make_authority_judge,
 )
 from trustir.annotate.authority_parse import (
+    UnscoredOptions,
     debias_preference,
     debias_scores,
     expected_value,
@@ -43,8 +44,14 @@ def test_expected_value_by_hand():
     # a 10-point scale: "10" (two tokens, summed log-probs) and "1" equally likely -> 5.5
     lp = [math.log(0.5)] + [-math.inf] * 8 + [math.log(0.5)]
     assert expected_value(lp, range(1, 11)).expected == pytest.approx(5.5)
-    with pytest.raises(ValueError, match="probability 0"):
+    with pytest.raises(UnscoredOptions, match="no option scored: all option log-probs are -inf"):
         expected_value([-math.inf, -math.inf], [1, 2])
+    with pytest.raises(UnscoredOptions, match="NaN"):  # a NaN is no probability 0: no reading
+        expected_value([math.log(0.9), math.nan], [1, 2])
+    # unscored (-inf) options get probability 0; the scored ones are renormalised
+    partial = expected_value([math.log(0.2), -math.inf, math.log(0.6)], [1, 2, 3])
+    assert partial.probs == pytest.approx((0.25, 0.0, 0.75)) and partial.label == 3.0
+    assert partial.expected == pytest.approx(0.25 * 1 + 0.75 * 3)
 
 
 def test_verbal_values_span_the_scale():
@@ -252,3 +259,119 @@ def test_the_stricter_retry_is_counted_and_optional(retry, tmp_path: Path):
     else:  # the copied list names ids 1 and 2 only: marked invalid, nothing guessed
         assert set(run.judgement.item_scores.values()) == {None}
         assert run.labels["status"].item() == "unparseable"
+
+
+# -- an answer with no reading is an error row, never a score (issue 12) ------------------------
+class BlindBackend(FakeBackend):
+    """Scores no option (all -inf, as the OpenAI chat path gives when no option is among the
+    top_logprobs) for prompts about site1.org; the FakeBackend's scores otherwise."""
+
+    def score(self, prompts, options):
+        out = super().score(prompts, options)  # [n_prompts, n_options]
+        for i, p in enumerate(prompts):
+            if "site1.org" in repr(p):
+                out[i] = -math.inf
+        return out
+
+
+def test_an_unscored_answer_is_an_error_row_and_is_asked_again(tmp_path: Path):
+    import polars as pl
+
+    from trustir.authority.judging import _cost
+    from trustir.authority.table import judge_rows
+
+    judge = make_authority_judge("point/point_score", levels=5)
+    task = toy_task(False)
+    backend = BlindBackend()
+    with LabelStore(tmp_path / "labels.sqlite") as store:
+        first = Ledger()
+        run = run_judge(judge, task, backend, store, first, show_progress=False)  # no raise
+        again = Ledger()
+        rerun = run_judge(judge, task, backend, store, again, show_progress=False)
+    by_unit = dict(zip(run.labels["unit"], run.labels.iter_rows(named=True), strict=True))
+    bad = by_unit["i1"]
+    assert bad["status"] == "error" and bad["label"] is None and bad["score"] is None
+    assert "no option scored" in bad["raw"] and bad["tries"] == 1  # the call was made
+    assert {by_unit[u]["status"] for u in ("i0", "i2", "i3")} == {"ok"}
+    assert run.judgement.item_scores["i1"] is None
+    assert all(run.judgement.item_scores[u] is not None for u in ("i0", "i2", "i3"))
+    assert first.calls == 4 and first.errors == 1
+    # the next run reads the 3 good answers and asks again only for the failed one
+    assert again.calls == 1 and again.cache_hits == 3 and again.errors == 1
+    assert rerun.judgement == run.judgement
+    # the table counts the error and leaves the item out of the measures
+    cost = _cost("b/point/point_score/notext", "b", judge, "notext", run.labels, run.judgement, 4)
+    assert cost["errors"] == 1 and cost["calls"] == 4
+    items = pl.DataFrame(
+        {"bench": ["b"] * 4, "item_id": ["i0", "i1", "i2", "i3"], "authority": [1.0, 2.0, 3.0, 4.0],
+         "level": [1, 1, 2, 2]}
+    )  # fmt: skip
+    pairs = pl.DataFrame(
+        {"bench": ["b", "b"], "pair_id": ["i0|i1", "i2|i3"], "a": ["i0", "i3"], "b": ["i1", "i2"],
+         "kind": ["easy", "hard"], "winner": ["i1", "i3"]}
+    )  # fmt: skip
+    scores = pl.DataFrame(
+        [("b/point/point_score/notext", i, s) for i, s in run.judgement.item_scores.items()],
+        schema={"row": pl.String, "item_id": pl.String, "score": pl.Float64},
+        orient="row",
+    )
+    prefs = pl.DataFrame(schema={"row": pl.String, "pair_id": pl.String, "pref": pl.Float64})
+    cells, details, per_pair, _ = judge_rows(items, pairs, scores, prefs, pl.DataFrame([cost]))
+    row = cells["b/point/point_score/notext"]
+    assert row["errors"] == 1
+    assert details["b/point/point_score/notext"]["coverage"] == 0.75  # i1 has no score
+    assert per_pair[0]["query_id"].to_list() == ["i2|i3"]  # the pair with i1 has no value
+
+
+def test_a_list_without_an_answer_counts_as_error_not_invalid():
+    task = toy_task(False)
+    judge = make_authority_judge("list/permutation")
+    error_row = {"key": "k", "task": "t", "status": "error", "raw": '{"tries": 0, "error": "x"}'}
+    jm = judge.reduce(task, {"L001": error_row})  # L002 has no row at all
+    assert jm.status == {"error": 2} and set(jm.item_scores.values()) == {None}
+    with pytest.raises(ValueError, match="label row 'k2'.*no generated reply"):
+        judge.reduce(task, {"L001": {"key": "k2", "status": "ok", "raw": "3,1,2"}})
+
+
+def test_tries_of_reads_the_row_or_names_it():
+    from trustir.annotate.authority_run import tries_of
+
+    assert tries_of({"raw": '{"replies": ["a", "b"], "tries": 2, "parse": "valid"}'}) == 2
+    assert tries_of({"raw": '{"options": ["A", "B"], "logprobs": [-1.0, -2.0]}'}) == 1
+    assert tries_of({"raw": '{"tries": 0, "error": "backend: refused"}'}) == 0
+    with pytest.raises(ValueError, match="label row 'old'"):
+        tries_of({"key": "old", "task": "authority:x", "raw": "error: refused"})  # version 1
+
+
+def test_parser_version_is_in_every_key():
+    judge = make_authority_judge("point/point_score")
+    old = type("Old", (type(judge),), {"parser_version": 1})()
+    assert judge.parser_version == 2 and old.prompt_hash != judge.prompt_hash
+
+
+def test_p1_through_a_real_server_listing_no_option_continues_with_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from trustir.llm.hf import HFBackend
+    from trustir.llm.openai import OpenAIBackend
+    from trustir.llm.server import serving
+    from trustir.llm.testing import build_tiny_model
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    tiny = HFBackend(model=str(build_tiny_model(tmp_path / "tiny")), device="cpu")
+    judge = make_authority_judge("point/point_score", levels=5)
+    task = toy_task(False)
+    for call in judge.calls(task):  # the server lists only the top token: never a digit 1-5
+        gens, _ = tiny.generate_ids(tiny.render(call.prompt), max_new_tokens=1, top_k=1)
+        top = tiny.tokenizer.decode([gens[0].top[0][0][0]])
+        assert top and not any(o.startswith(top) for o in judge.options), top
+    with serving(tiny) as url, LabelStore(tmp_path / "labels.sqlite") as store:
+        client = OpenAIBackend(url, "tiny", score_mode="chat", top_logprobs=1, timeout_s=30)
+        for _ in range(2):  # no abort; the second run asks every call again
+            ledger = Ledger()
+            run = run_judge(judge, task, client, store, ledger, show_progress=False)
+            assert ledger.calls == 4 and ledger.cache_hits == 0 and ledger.errors == 4
+            assert set(run.labels["status"]) == {"error"} and run.labels["score"].null_count() == 4
+            assert set(run.judgement.item_scores.values()) == {None}
+            assert (run.labels["tries"] == 1).all()

@@ -134,7 +134,8 @@ CHAT_OK = {
 
 @dataclass
 class Script:
-    """What a fake endpoint answers, in order: an int status, "hang", or "ok" (the default)."""
+    """What a fake endpoint answers, in order: an int status, "hang", a dict (a 200 body), or
+    "ok" (the default)."""
 
     steps: list[Any] = field(default_factory=list)
     hits: int = 0
@@ -158,11 +159,14 @@ def fake() -> Iterator[tuple[str, Script]]:
             if step == "hang":
                 script.release.wait(10)
                 return
-            status, body = (
-                (200, CHAT_OK)
-                if step == "ok"
-                else (step, {"error": {"message": (f"failure {step}; your key was {KEY}")}})
-            )
+            if isinstance(step, dict):  # a canned 200 body
+                status, body = 200, step
+            else:
+                status, body = (
+                    (200, CHAT_OK)
+                    if step == "ok"
+                    else (step, {"error": {"message": (f"failure {step}; your key was {KEY}")}})
+                )
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -189,6 +193,36 @@ def test_429_and_500_are_retried_until_success(fake: tuple[str, Script]) -> None
     s = client.score(["q"], ["Yes", "No", "Maybe"])
     np.testing.assert_allclose(s, [[-0.25, -1.5, -np.inf]])
     assert script.hits == 4 and client.usage.retries == 3
+
+
+def test_a_reply_without_content_is_a_failed_call_not_an_empty_answer(
+    fake: tuple[str, Script],
+) -> None:
+    url, script = fake
+    no_text = {"choices": [{"index": 0, "message": {"role": "assistant", "content": None},
+                            "finish_reason": "content_filter"}]}  # fmt: skip
+    empty = {"choices": [{"index": 0, "message": {"role": "assistant", "content": ""}}]}
+    script.steps = [no_text, empty]
+    client = OpenAIBackend(url, "m", **FAST)
+    with pytest.raises(LLMError, match="choice 0 has no message content.*content_filter"):
+        client.generate("q")
+    assert client.generate("q")[0].text == ""  # an empty reply is the model's answer
+
+
+def test_a_listed_token_without_logprob_is_nan_and_no_label(fake: tuple[str, Script]) -> None:
+    from trustir.annotate import get_judge
+
+    url, script = fake
+    step = {
+        "token": "No",
+        "logprob": -1.0,
+        "top_logprobs": [{"token": "Yes", "logprob": None}, {"token": "No", "logprob": -1.0}],
+    }
+    script.steps = [{"choices": [{"index": 0, "logprobs": {"content": [step]}}]}]  # fmt: skip
+    s = OpenAIBackend(url, "m", score_mode="chat", **FAST).score(["q"], ["Yes", "No"])
+    assert np.isnan(s[0, 0]) and s[0, 1] == -1.0
+    v = get_judge("relevance-binary").from_logprobs(s[0])  # not P(no) = 1: no reading at all
+    assert (v.label, v.score, v.status) == (None, None, "error") and "NaN" in v.raw
 
 
 def test_retries_are_bounded(fake: tuple[str, Script]) -> None:

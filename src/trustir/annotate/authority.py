@@ -74,15 +74,24 @@ class Judgement:
 
     item_scores: dict[str, float | None]
     pair_prefs: dict[str, float | None] | None = None
-    status: dict[str, int] = field(default_factory=dict)  # valid / repaired / partial / invalid
+    #: list judges: answers by parse status (valid / repaired / partial / invalid), and "error"
+    #: for a list with no answer (a failed call or a missing row)
+    status: dict[str, int] = field(default_factory=dict)
 
 
 def reply_of(row: Mapping[str, Any]) -> str:
-    """The last generated reply of a stored row ("" when the row holds none)."""
+    """The last generated reply of a stored generate-mode row (its ``raw`` JSON's replies).
+
+    Every such row that ``authority_run`` writes holds at least one reply; a row without one
+    is not its row, so this is an error naming the row, never an empty reply read as invalid.
+    """
     try:
         return json.loads(row["raw"])["replies"][-1]
     except (TypeError, ValueError, KeyError, IndexError):
-        return ""
+        raise ValueError(
+            f"label row {row.get('key')!r} ({row.get('task')}, status {row.get('status')}): "
+            "raw holds no generated reply"
+        ) from None
 
 
 def option_reading(row: Mapping[str, Any] | None) -> float | None:
@@ -99,7 +108,10 @@ class AuthorityJudge:
     judge: ClassVar[str]  # point | pair | list
     fmt: ClassVar[str]  # point_score | verbal | preference | permutation
     mode: ClassVar[str]  # score (option probabilities) | generate (parse a reply)
-    parser_version: ClassVar[int] = 1
+    #: part of ``prompt_hash`` and so of every label key. 2 (issue 12): an answer with no scored
+    #: option or a NaN log-prob is an error row (version 1 stopped the stage, or renormalised
+    #: over the rest after a NaN), and every row's raw is JSON; version-1 rows are re-judged.
+    parser_version: ClassVar[int] = 2
 
     def __init__(self, levels: int = 5, retry: bool = True) -> None:
         if levels < 2:
@@ -290,9 +302,9 @@ class _ListJudge(AuthorityJudge):
         status: dict[str, int] = {}
         for lid, ids in task.lists:
             row = rows.get(lid)
-            if row is None or row.get("status") == "error":
+            if row is None or row.get("status") == "error":  # no answer: counted apart
                 got: list[float | None] = [None] * len(ids)
-                st = "invalid"
+                st = "error"
             else:
                 got, st = self.read_list(reply_of(row), len(ids))
             status[st] = status.get(st, 0) + 1

@@ -1,4 +1,5 @@
-"""Reading the authority judges' answers (P1): expected scores from label probabilities, both-order
+"""Reading the authority judges' answers (P1): expected scores from label probabilities
+(:mod:`trustir.annotate.options`, shared with the relevance judges), both-order
 debiasing of pair preferences, and parsers of generated rankings and ratings.
 
 A parser never guesses: a ranking that misses an item is marked invalid (where the missing items
@@ -12,38 +13,26 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
+from trustir.annotate.options import OptionReading, UnscoredOptions, expected_value
+
+__all__ = [
+    "ListScores",
+    "OptionReading",
+    "Permutation",
+    "UnscoredOptions",
+    "debias_preference",
+    "debias_scores",
+    "expected_value",
+    "parse_list_scores",
+    "parse_permutation",
+    "position_scores",
+]
 
 _BRACKETED = re.compile(r"\[\s*(\d+)\s*\]")
 _NUMBER = re.compile(r"(?<![\w.])(\d+)(?![\w]|\.\d)")
 _LINE_SPLIT = re.compile(r"\n|(?=\[\s*\d+\s*\])")
 _LINE_ID = re.compile(r"^\s*(?:\[\s*(\d+)\s*\]|(\d+)(?:\s*[:)=\-]|\.(?=\s)|(?=\s)))\s*")
 _LAST_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(?:/\s*\d+)?\s*[.*]*\s*$")
-
-
-@dataclass(frozen=True)
-class OptionReading:
-    """Label probabilities of a scored prompt: argmax label, expected value, probabilities."""
-
-    label: float
-    expected: float
-    probs: tuple[float, ...]
-
-
-def expected_value(logprobs: Sequence[float], values: Sequence[float]) -> OptionReading:
-    """Renormalise the options' log-probs (multi-token options already summed) into
-    probabilities; the label is the most probable option's value, the score the expected value.
-    Non-finite log-probs count as impossible."""
-    lp = np.asarray(logprobs, dtype=np.float64)  # [n_options]
-    if lp.shape != (len(values),):
-        raise ValueError(f"{lp.size} log-probs for {len(values)} option values")
-    lp = np.where(np.isfinite(lp), lp, -np.inf)
-    if not np.isfinite(lp).any():
-        raise ValueError("every option has probability 0")
-    p = np.exp(lp - lp.max())  # [n_options]
-    p /= p.sum()
-    vals = np.asarray(values, dtype=np.float64)
-    return OptionReading(float(vals[int(np.argmax(p))]), float(p @ vals), tuple(p.tolist()))
 
 
 def debias_preference(p_first_ab: float, p_first_ba: float) -> float:

@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from trustir.annotate.authority import AuthorityJudge, Call, Judgement, JudgeTask
-from trustir.annotate.authority_parse import expected_value
+from trustir.annotate.authority_parse import UnscoredOptions, expected_value
 from trustir.llm.base import LLMBackend, LLMError
 from trustir.llm.ledger import Ledger
 from trustir.llm.store import LabelStore, compute_missing, label_key, now_utc
@@ -57,24 +57,36 @@ def _row(judge: AuthorityJudge, backend: LLMBackend, key: str, call: Call, **val
 
 
 def _score_rows(judge, backend, batch: Sequence[tuple[str, Call]]) -> list[dict]:
+    """One row per call from the options' log-probs; a call whose answer gives no reading (no
+    option scored, a NaN) is a row with status ``error`` and the reason, not a rating: the
+    stage goes on, the reduce step skips it, and the next run asks again."""
     t0 = time.perf_counter()
     lp = backend.score([c.prompt for _, c in batch], judge.options)  # [len(batch), n_options]
     ms = (time.perf_counter() - t0) * 1000 / max(len(batch), 1)
     rows = []
     for (key, call), row_lp in zip(batch, lp, strict=True):
-        r = expected_value(row_lp, judge.values)
-        raw = json.dumps({"options": list(judge.options), "logprobs": [float(x) for x in row_lp]})
+        answer = {"options": list(judge.options), "logprobs": [float(x) for x in row_lp]}
         n_in = backend.count_tokens(call.prompt)
+        try:
+            r = expected_value(row_lp, judge.values)
+        except UnscoredOptions as exc:
+            raw = json.dumps({**answer, "tries": 1, "error": str(exc)})
+            rows.append(
+                _row(judge, backend, key, call, label=None, score=None, raw=raw, status="error",
+                     tokens_in=n_in, tokens_out=0, latency_ms=ms)
+            )  # fmt: skip
+            continue
         rows.append(
-            _row(judge, backend, key, call, label=int(round(r.label)), score=r.expected, raw=raw,
-                 status="ok", tokens_in=n_in, tokens_out=0, latency_ms=ms)
+            _row(judge, backend, key, call, label=int(round(r.label)), score=r.expected,
+                 raw=json.dumps(answer), status="ok", tokens_in=n_in, tokens_out=0,
+                 latency_ms=ms)
         )  # fmt: skip
     return rows
 
 
 def _generate_row(judge, backend, key: str, call: Call, task: JudgeTask) -> dict:
     """Greedy reply, parsed; one stricter retry if unusable. Tokens of every try are kept."""
-    k = len(dict(task.lists).get(call.unit, ())) or 1
+    k = len(dict(task.lists)[call.unit])  # a list call's unit is its list id (see calls())
     replies, n_in, n_out = [], 0, 0
     t0 = time.perf_counter()
     status = "invalid"
@@ -96,11 +108,25 @@ def _generate_row(judge, backend, key: str, call: Call, task: JudgeTask) -> dict
 
 
 def tries_of(row: dict[str, Any]) -> int:
-    """LLM calls behind a stored row: 1, or the tries a generated answer took."""
+    """LLM calls behind a stored row: the ``tries`` it records (generated answers and errors),
+    or 1 for a scored answer (one prompt scored is one call, by construction).
+
+    Every row this module writes holds JSON in ``raw``; anything else is a row it did not write
+    (an older parser version has other keys, see ``parser_version``), so it is an error naming
+    the row, not a guessed count of 1.
+    """
     try:
-        return int(json.loads(row["raw"]).get("tries", 1))
-    except (TypeError, ValueError, AttributeError):
+        answer = json.loads(row["raw"])
+    except (KeyError, TypeError, ValueError):
+        answer = None
+    if isinstance(answer, dict) and "tries" in answer:
+        return int(answer["tries"])
+    if isinstance(answer, dict) and "logprobs" in answer:
         return 1
+    raise ValueError(
+        f"label row {row.get('key')!r} ({row.get('task')}): raw holds no 'tries' or "
+        f"'logprobs' JSON, so it was not written by trustir.annotate.authority_run"
+    )
 
 
 def run_calls(
@@ -117,7 +143,9 @@ def run_calls(
     """Rows of every call by unit (from the store when present, else computed and stored) and
     the labels table of the calls (with ``unit`` and ``tries`` columns). Generate-mode judges
     need the ``task`` their calls came from. Raises AuthorityJudgeErrors (after saving the
-    rest) if some calls failed in the backend."""
+    rest) if some calls failed in the backend (an error row then records ``tries`` 0: no answer
+    was billed). An answer that gives no reading is an ``error`` row and does not stop the run;
+    it is counted in the ledger's errors and asked again next run."""
     from tqdm.auto import tqdm
 
     if judge.mode == "generate" and task is None:
@@ -128,13 +156,15 @@ def run_calls(
     bar = tqdm(
         total=todo, desc=desc or judge.name, unit="call", disable=not show_progress or not todo
     )
-    errors = 0
+    errors = 0  # calls that failed in the backend (LLMError)
+    unscored = 0  # answers that gave no reading (error rows from _score_rows)
 
     def compute(batch: list[tuple[str, Call]]) -> list[dict[str, Any]]:
-        nonlocal errors
+        nonlocal errors, unscored
         try:
             if judge.mode == "score":
                 rows = _score_rows(judge, backend, batch)
+                unscored += sum(r["status"] == "error" for r in rows)
             else:
                 rows = [_generate_row(judge, backend, k, c, task) for k, c in batch]
         except LLMError as exc:
@@ -147,7 +177,7 @@ def run_calls(
                     c,
                     label=None,
                     score=None,
-                    raw=f"error: {exc}",
+                    raw=json.dumps({"tries": 0, "error": f"backend: {exc}"}),
                     status="error",
                     tokens_in=0,
                     tokens_out=0,
@@ -161,8 +191,9 @@ def run_calls(
     with ledger.track(backend):
         stored = compute_missing(store, items, compute, flush_every=flush_every, ledger=ledger)
     bar.close()
+    if errors or unscored:
+        ledger.add(errors=errors + unscored)
     if errors:
-        ledger.add(errors=errors)
         raise AuthorityJudgeErrors(
             f"{judge.name}: {errors} of {len(items)} calls failed in the backend; the other "
             "labels are saved and the next run retries only the failed ones"

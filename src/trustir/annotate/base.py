@@ -9,6 +9,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from trustir.annotate.options import UnscoredOptions, expected_value
 from trustir.llm.store import template_hash
 from trustir.registry import Registry
 
@@ -40,7 +41,9 @@ class Judge:
     instruction: ClassVar[str]
     options: ClassVar[tuple[str, ...]]
     values: ClassVar[tuple[int, ...]]  # the label each option stands for
-    parser_version: ClassVar[int] = 1
+    #: part of ``prompt_hash`` and so of every label key. 2: an answer with no scored option is
+    #: an error, no longer the first option (issue 12); rows stored by version 1 are re-judged.
+    parser_version: ClassVar[int] = 2
 
     def prompt(self, query: str, doc: str, strict: bool = False) -> list[dict[str, str]]:
         raise NotImplementedError
@@ -60,16 +63,23 @@ class Judge:
 
     def from_logprobs(self, logprobs: Sequence[float]) -> Verdict:
         """Label = the most probable option; score = the expected value under the options'
-        renormalised probabilities."""
+        renormalised probabilities (:func:`trustir.annotate.options.expected_value`).
+
+        An option at -inf was not scored (the OpenAI chat path gives it to an option absent from
+        ``top_logprobs``); the scored options are renormalised among themselves, so the unscored
+        one counts as probability 0 (it is less likely than every listed alternative: the argmax
+        stands). With no option scored, or a NaN/+inf log-prob, there is no label: the verdict
+        has status ``error`` and the reason, no label and no score, never a default grade (the
+        label store asks again next run).
+        """
         lp = np.asarray(logprobs, dtype=np.float64)  # [n_options]
-        if not np.all(np.isfinite(lp)):
-            lp = np.where(np.isfinite(lp), lp, -1e9)
-        p = np.exp(lp - lp.max())
-        p /= p.sum()
-        label = self.values[int(np.argmax(p))]
-        expected = float(np.dot(p, np.asarray(self.values, dtype=np.float64)))
         raw = ",".join(f"{o}:{v:.4f}" for o, v in zip(self.options, lp, strict=True))
-        return Verdict(label=label, score=expected, raw=raw)
+        try:
+            reading = expected_value(lp, self.values)
+        except UnscoredOptions as exc:
+            return Verdict(label=None, score=None, raw=f"error: {exc} ({raw})", status="error")
+        label = self.values[int(np.argmax(reading.probs))]
+        return Verdict(label=label, score=reading.expected, raw=raw)
 
     def parse(self, reply: str) -> Verdict:
         """Read the label from the model's reply only (the prompt is never parsed)."""

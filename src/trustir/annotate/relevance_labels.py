@@ -97,7 +97,7 @@ def annotate_candidates(
         .sort(["query_id", "doc_id"])
     )
     labels, ledger = judge_with_params(pairs, params, llm, "annotate", show_progress)
-    ok = labels.filter(pl.col("status") == "ok")
+    ok = labels.filter(pl.col("status") == "ok")  # unparseable and error rows are no qrels
     llm_qrels = ok.select(
         "query_id",
         "doc_id",
@@ -112,6 +112,7 @@ def annotate_candidates(
             "queries": chosen.height,
             "pairs": labels.height,
             "unparseable": int((labels["status"] == "unparseable").sum()),
+            "errors": int((labels["status"] == "error").sum()),  # no reading; asked again
             "positives_per_query": (
                 llm_qrels.filter(pl.col("relevance") >= min_rel).height / max(chosen.height, 1)
             ),

@@ -3,6 +3,7 @@ computed in flushed batches (a killed run resumes), every call counted in the le
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -16,6 +17,9 @@ from trustir.llm.store import LabelStore, compute_missing, label_key, now_utc
 
 Mode = Literal["score", "generate"]
 PAIR_COLUMNS = ("query_id", "doc_id", "query", "doc")
+
+
+log = logging.getLogger(__name__)
 
 
 class AnnotationErrors(RuntimeError):
@@ -69,7 +73,10 @@ def judge_pairs(
 
     ``pairs`` has query_id, doc_id, query (text), doc (text); keep one query's documents
     together so the backend can reuse the shared prompt prefix. Raises AnnotationErrors after
-    flushing everything that succeeded if some items failed in the backend.
+    flushing everything that succeeded if some items failed in the backend. An answer with no
+    reading (no option scored) is a row with status ``error`` and its reason, counted in the
+    ledger's errors: it is stored so that the next run asks again (``LabelStore.missing``
+    treats an error as missing), never as a label; the call does not raise for it.
     """
     from tqdm.auto import tqdm
 
@@ -82,10 +89,11 @@ def judge_pairs(
         items.setdefault(pair_key(judge, backend, mode, row["query"], row["doc"]), row)
     n_todo = len(store.missing(items.keys()))
     bar = tqdm(total=n_todo, desc=f"judging ({judge.name})", unit="pair", disable=not show_progress)
-    errors = 0
+    errors = 0  # items that failed in the backend (LLMError)
+    unscored = 0  # items whose answer gave no reading (status "error" from the judge)
 
     def compute(batch: list[tuple[str, dict]]) -> list[dict[str, Any]]:
-        nonlocal errors
+        nonlocal errors, unscored
         t0 = time.perf_counter()
         try:
             if mode == "score":
@@ -98,6 +106,8 @@ def judge_pairs(
             errors += len(batch)
             verdicts = [Verdict(None, None, f"error: {exc}", "error") for _ in batch]
             out_tokens = [None] * len(batch)
+        else:
+            unscored += sum(v.status == "error" for v in verdicts)
         per_item_ms = (time.perf_counter() - t0) * 1000 / max(len(batch), 1)
         bar.update(len(batch))
         return [
@@ -123,8 +133,17 @@ def judge_pairs(
     with ledger.track(backend):
         compute_missing(store, items, compute, flush_every=flush_every, ledger=ledger)
     bar.close()
+    if errors or unscored:
+        ledger.add(errors=errors + unscored)
+    if unscored:
+        log.warning(
+            "%s: %d of %d answers gave no label (no option scored); stored as errors, asked "
+            "again next run",
+            judge.name,
+            unscored,
+            len(items),
+        )
     if errors:
-        ledger.add(errors=errors)
         raise AnnotationErrors(
             f"{errors} of {len(items)} items failed in the backend; the other labels are saved "
             "and the next run retries only the failed ones"

@@ -37,6 +37,7 @@ COSTS = {
     "repaired": pl.Int64,
     "partial": pl.Int64,
     "invalid": pl.Int64,
+    "errors": pl.Int64,  # calls whose answer gave no reading (status "error"): no score
 }
 
 
@@ -84,6 +85,7 @@ def _cost(row: str, bench: str, judge, text: str, labels: pl.DataFrame, jm, item
         "tokens_out": int(labels["tokens_out"].fill_null(0).sum()),
         "seconds": float(labels["latency_ms"].fill_null(0).sum()) / 1000.0,
         **{k: int(jm.status.get(k, 0)) for k in ("valid", "repaired", "partial", "invalid")},
+        "errors": int((labels["status"] == "error").sum()),
     }
 
 

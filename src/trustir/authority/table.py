@@ -1,6 +1,8 @@
 """The AuthorityBench table (P1) through ``trustir.report``: metrics/authority.json rows
 ``<bench>/<judge>/<format>/<text|notext>`` (spearman, kendall, pair_acc, calls_per_item,
-tokens_per_item) and ``ragauth/<all|judged|oracle>`` (accuracy); per-pair and per-question values
+tokens_per_item, errors) and ``ragauth/<all|judged|oracle>`` (accuracy, errors); ``errors`` counts
+the LLM answers that gave no reading, which every other measure leaves out (a failed call is
+never a score). Per-pair and per-question values
 for paired tests; a Markdown report laid out like the paper's table, and a plot."""
 
 from __future__ import annotations
@@ -21,8 +23,11 @@ from trustir.authority.metrics import (
 from trustir.authority.ragauth import CONDITIONS
 from trustir.report import Provenance, Table
 
-MEASURES = ("spearman", "kendall", "pair_acc", "calls_per_item", "tokens_per_item")
+MEASURES = ("spearman", "kendall", "pair_acc", "calls_per_item", "tokens_per_item", "errors")
 COST_COLUMNS = {"calls_per_item": False, "tokens_per_item": False, "seconds_per_item": False}
+#: columns where lower is better: the costs, and ``errors`` (answers that gave no reading; their
+#: items are left out of every measure of the row, and counted here)
+LOWER_IS_BETTER = (*COST_COLUMNS, "errors")
 NO_TEXT_NOTE = (
     "Real domain lists (tranco, majestic, moz) and PopQA are judged from names only: no page "
     "text is available offline. Their ground truth is a rank-based proxy of authority (list "
@@ -80,6 +85,7 @@ def judge_rows(
             "pair_acc": _round(mean_or_none(pv["value"].to_list())),
             "calls_per_item": _round(c["calls"] / n),
             "tokens_per_item": _round((c["tokens_in"] + c["tokens_out"]) / n),
+            "errors": int(c["errors"]),  # no score: left out of the measures above
         }
         lo, hi = spearman_ci(joined["score"].to_list(), joined["authority"].to_list())
         plo, phi = mean_ci(pv["value"].to_list())
@@ -89,7 +95,7 @@ def judge_rows(
             "text": c["text"],
             "pair_acc_easy": _round(mean_or_none(pv.filter(pl.col("kind") == "easy")["value"])),
             "pair_acc_hard": _round(mean_or_none(pv.filter(pl.col("kind") == "hard")["value"])),
-            "coverage": _round(joined["score"].is_not_null().mean() or 0.0),
+            "coverage": _round(joined["score"].is_not_null().mean()),  # None with no item
             "spearman_ci": [_round(lo), _round(hi)],
             "pair_acc_ci": [_round(plo), _round(phi)],
             "seconds_per_item": _round(c["seconds"] / n),
@@ -110,7 +116,10 @@ def rag_rows(answers: pl.DataFrame) -> tuple[dict, dict, list[pl.DataFrame]]:
     for cond in CONDITIONS:
         a = answers.filter(pl.col("condition") == cond)
         row = f"ragauth/{cond}"
-        cells[row] = {"accuracy": _round(mean_or_none(a["correct"].to_list()))}
+        cells[row] = {
+            "accuracy": _round(mean_or_none(a["correct"].to_list())),  # answered questions only
+            "errors": int(a["p_yes"].null_count()),  # answers with no reading (no P(yes))
+        }
         lo, hi = mean_ci(a["correct"].to_list())
         details[row] = {
             "accuracy_ci": [_round(lo), _round(hi)],
@@ -149,7 +158,7 @@ def authority_report(
         name="authority",
         title=title,
         cells={**cells, **rcells},
-        higher_is_better={c: c not in COST_COLUMNS for c in (*MEASURES, "accuracy")},
+        higher_is_better={c: c not in LOWER_IS_BETTER for c in (*MEASURES, "accuracy")},
         per_query=pl.concat(per_pair + per_q),
         row_label="bench/judge/format/text",
         provenance=provenance,

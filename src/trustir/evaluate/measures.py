@@ -80,8 +80,13 @@ def evaluate_run(
         .with_columns(pl.col("value").fill_null(0.0))
         .sort(["measure", "query_id"])
     )
+    if judged.height == 0:  # a mean over no query is undefined, never 0.0
+        raise ValueError(
+            f"evaluate_run: the qrels judge no query relevant (no relevance > 0 among "
+            f"{qrels.height} qrels), so {', '.join(parsed)} are undefined"
+        )
+    # a judged query the run does not retrieve for scores 0 (fill_null above): IR's convention
     agg = {
-        name: float(per_query.filter(pl.col("measure") == name)["value"].mean() or 0.0)
-        for name in parsed
+        name: float(per_query.filter(pl.col("measure") == name)["value"].mean()) for name in parsed
     }
     return agg, per_query

@@ -8,6 +8,7 @@ go to ``metrics/annotate.json`` (``to_metrics``) and are appended as one JSON li
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from trustir.paths import cache_dir
+
+log = logging.getLogger(__name__)
 
 COUNTS = ("calls", "cache_hits", "tokens_in", "tokens_out", "retries", "errors")
 
@@ -107,14 +110,16 @@ class Ledger:
 
 
 def read_ledger(path: str | Path | None = None) -> list[dict[str, Any]]:
-    """Every run recorded so far (a torn last line, from a killed writer, is skipped)."""
+    """Every run recorded so far. A torn line (a writer killed mid-write; the next append then
+    shares its line) is no record: it is skipped with a warning naming the file and line, since
+    the ledger only reports costs (the labels themselves live in the label store)."""
     path = Path(path) if path else ledger_path()
     if not path.exists():
         return []
     out = []
-    for line in path.read_text().splitlines():
+    for n, line in enumerate(path.read_text().splitlines(), start=1):
         try:
             out.append(json.loads(line))
         except json.JSONDecodeError:
-            continue
+            log.warning("%s:%d: a torn ledger line is skipped", path, n)
     return out

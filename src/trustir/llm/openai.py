@@ -70,6 +70,12 @@ def _reason(exc: Exception) -> str:
     return m.group(0).strip() if m else type(exc).__name__
 
 
+def _logprob(value: Any) -> float:
+    """A listed token's log-prob; null (a server that lists a token it did not score) is NaN,
+    which the judges record as an error row, never as a probability."""
+    return float("nan") if value is None else float(value)
+
+
 @BACKENDS.register("openai")
 class OpenAIBackend(LLMBackend):
     """A client of an OpenAI-compatible HTTP API (``base_url`` like ``http://host:port/v1``)."""
@@ -246,7 +252,7 @@ class OpenAIBackend(LLMBackend):
         status = getattr(last, "status", None)
         msg = f"{last} (gave up after {tries} tries)"
         if isinstance(last, LLMHTTPError):
-            raise LLMHTTPError(msg, status or 0)
+            raise LLMHTTPError(msg, status or 0)  # last is an LLMHTTPError: status is set
         raise type(last)(msg)
 
     @staticmethod
@@ -376,10 +382,10 @@ class OpenAIBackend(LLMBackend):
             self._count(res)
             try:
                 first = res["choices"][0]["logprobs"]["content"][0]
-            except (KeyError, IndexError, TypeError):
+                alts = {a["token"]: _logprob(a["logprob"]) for a in first.get("top_logprobs") or []}
+                alts.setdefault(first["token"], _logprob(first["logprob"]))
+            except (KeyError, IndexError, TypeError, AttributeError, ValueError):
                 raise LLMError(f"{self.base_url}: no chat logprobs in the answer") from None
-            alts = {a["token"]: a["logprob"] for a in first.get("top_logprobs") or []}
-            alts.setdefault(first["token"], first["logprob"])
             return [self._first_token_logprob(alts, o) for o in opts]
 
         return np.array(self._map(run, prompts), dtype=np.float64).reshape(len(prompts), len(opts))
@@ -400,6 +406,8 @@ class OpenAIBackend(LLMBackend):
         return float(alts[max(starts, key=len)])
 
     def _count(self, res: dict[str, Any]) -> None:
+        # "usage" is optional for OpenAI-compatible servers: one that omits it adds 0 tokens to
+        # the ledger (calls are still counted); label rows count their prompt tokens locally
         u = res.get("usage") or {}
         self.usage.add(
             tokens_in=int(u.get("prompt_tokens") or 0),
@@ -434,10 +442,18 @@ class OpenAIBackend(LLMBackend):
             self._count(res)
             prompt_tokens = int((res.get("usage") or {}).get("prompt_tokens") or 0)
             for c in sorted(res.get("choices", []), key=lambda c: c.get("index", 0)):
+                text = (c.get("message") or {}).get("content")
+                if not isinstance(text, str):  # "" is a real (empty) reply; null is no reply
+                    raise LLMError(
+                        f"{self.base_url}/chat/completions: choice {c.get('index', 0)} has no "
+                        f"message content (finish_reason {c.get('finish_reason')!r})"
+                    )
+                # a server that ignores "logprobs" lists no tokens: tokens_out is then 0 here,
+                # and the ledger's count (from "usage") is the one to read
                 content = ((c.get("logprobs") or {}).get("content")) or []
                 gens.append(
                     Generation(
-                        text=(c.get("message") or {}).get("content") or "",
+                        text=text,
                         tokens=[t["token"] for t in content],
                         token_logprobs=[float(t["logprob"]) for t in content],
                         tokens_in=prompt_tokens,

@@ -46,5 +46,6 @@ def famol_weight(freq: float, edges: tuple[float, float], w_min: float, w_max: f
     if hi <= lo:
         t = 1.0 if freq >= hi else 0.0
     else:
+        # freq 0 (never seen) is clamped so the log exists: t < 0, i.e. w_min, as for any freq < lo
         t = (math.log(max(freq, 1e-9)) - math.log(lo)) / (math.log(hi) - math.log(lo))
     return w_min + (w_max - w_min) * min(1.0, max(0.0, t))

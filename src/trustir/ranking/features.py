@@ -123,6 +123,8 @@ def _domain_features(pairs: pl.DataFrame, src: FeatureSources) -> pl.DataFrame:
         pl.col("pagerank").log10().alias("pagerank"),
         pl.col("level").cast(pl.Float64).alias("authority"),
     )
+    # documents of a domain without a value get the median (imputation, a feature not a label);
+    # an empty domains table has no median, and then no document has a value: 0.0 (= 1 in log10)
     median_pr = float(dom["pagerank"].median() or 0.0)
     doc_dom = src.corpus.select("doc_id", "domain").join(dom, on="domain", how="left")
     return pairs.join(doc_dom.drop("domain"), on="doc_id", how="left").with_columns(

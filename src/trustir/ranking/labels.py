@@ -98,6 +98,9 @@ def extend_llm_labels(
         )
         qrels = pl.concat([base, new]).unique(["query_id", "doc_id"], keep="first")
         summary["run"] = ledger.to_metrics()
+        # rows without a usable label (no qrel): unparseable replies, errors (asked again)
+        for status in ("unparseable", "error"):
+            summary[f"{status}_labels"] = int((labels["status"] == status).sum())
     summary["pairs_added"] = pairs.height
     summary["coverage"] = coverage(queries, buckets, qrels)
     return LlmLabels(qrels.sort("query_id", "doc_id"), labels, summary)

@@ -244,7 +244,7 @@ def safe_extract(archive: Path, dest: Path) -> None:
 def _is_complete(folder: Path, algo: str, digest: str) -> bool:
     try:
         meta = json.loads((folder / MARKER).read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # no marker, or a torn one: not complete, so it is fetched again
         return False
     return meta.get(algo) == digest
 

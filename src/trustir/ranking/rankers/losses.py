@@ -19,6 +19,8 @@ from trustir.registry import Registry
 
 ListwiseLoss = Callable[..., Tensor]
 LISTWISE_LOSSES: Registry[ListwiseLoss] = Registry("listwise loss")
+#: the logit of a padded list position: exp(-1e9) is exactly 0 in float32, so padding takes no
+#: probability (a finite value keeps an all-padding row free of NaN; it is masked out after)
 NEG = -1e9
 
 
