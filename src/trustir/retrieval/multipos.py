@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from trustir.config import DenseParams, MultiposParams, Params
-from trustir.evaluate.measures import default_min_rel, evaluate_run, evaluation_qrels
+from trustir.evaluate.measures import evaluate_run, evaluation_qrels, min_rel_for
 from trustir.io.atomic import write_json, write_parquet
 from trustir.report import Provenance, Table, per_query_rows
 from trustir.retrieval.regimes import llm_source_of, positives_for_regime, positives_from
@@ -44,13 +44,6 @@ def variant_name(loss: str, regime: str) -> str:
 def row_name(loss: str, regime: str) -> str:
     """Row of a variant in ``metrics/multipos.json``: ``<loss>/<regime>``."""
     return f"{loss}/{regime}"
-
-
-def min_rel_of(params: Params) -> int:
-    """Lowest grade counted as relevant (and as a training positive)."""
-    if params.evaluate.min_rel is not None:
-        return params.evaluate.min_rel
-    return default_min_rel(params.data.source)
 
 
 # -- training data ------------------------------------------------------------------------------
@@ -214,7 +207,7 @@ def baseline_scores(params: Params, ev: EvalSet) -> Scores:
         ev,
         params.index.dense,
         params.evaluate.measures,
-        min_rel_of(params),
+        min_rel_for(params.evaluate, params.data.source),
         params.index.depth,
         BASELINE_ROW,
         tp.pooling,
@@ -237,7 +230,7 @@ def params_eval_set(
         mp.eval_max_queries,
         mp.eval_max_docs,
         mp.eval_seed,
-        min_rel_of(params),
+        min_rel_for(params.evaluate, params.data.source),
         bm25_run,
         mp.eval_pool_depth,
     )
@@ -259,7 +252,7 @@ def train_variant(
     """
     from trustir.retrieval.train import corpus_text_map, train_biencoder
 
-    mp, min_rel = params.multipos, min_rel_of(params)
+    mp, min_rel = params.multipos, min_rel_for(params.evaluate, params.data.source)
     labels = label_qrels(tables["qrels"], tables["llm_qrels"])
     phases = regime_phases(regime, tables["queries"], labels, tables["bm25_run"], mp, min_rel)
     tp = variant_train_params(mp, loss)
@@ -357,8 +350,9 @@ def table_notes(variants: dict[tuple[str, str], Scores], ev: EvalSet, params: Pa
     )
     steps = {int(s.info["steps"]) for s in variants.values() if "steps" in s.info}
     queries = {int(p["queries"]) for s in variants.values() for p in s.info.get("phases", [])}
+    min_rel = min_rel_for(params.evaluate, params.data.source)
     return [
-        f"Scored on {ev.describe()}: {subset}; binary measures count grade ≥ {min_rel_of(params)}.",
+        f"Scored on {ev.describe()}: {subset}; binary measures count grade ≥ {min_rel}.",
         f"Each variant: {tp.model} trained {_span(steps)} steps on {_span(queries)} train queries "
         f"(batch {tp.batch_size}, lr {tp.lr:g}, max length {tp.max_length}, {tp.epochs} "
         f"epoch(s), ≤ {tp.max_positives} positives per query, in-batch negatives and "
