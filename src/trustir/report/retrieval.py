@@ -1,4 +1,5 @@
-"""The retrieval table: every first-stage run scored on the test queries' ground-truth qrels."""
+"""The retrieval table: every first-stage run scored on the test queries' ground-truth qrels
+(report builds tables from evaluate's measures; evaluate never imports report)."""
 
 from __future__ import annotations
 
