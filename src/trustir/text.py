@@ -12,8 +12,41 @@ import re
 
 #: the words :func:`words` drops.
 STOPWORDS = frozenset(
-    "a an and are as at be by did does for from has have how in is it its of on or the to was "
-    "what when where which who whom whose with".split()
+    {
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "did",
+        "does",
+        "for",
+        "from",
+        "has",
+        "have",
+        "how",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "was",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "with",
+    }
 )
 _WORD = re.compile(r"[a-z0-9]+")
 
