@@ -308,7 +308,19 @@ def pipeline(root: str = ".", stages: list[str] | None = None, force: bool = Fal
     return {r.stage: "cached" if r.cached else "ran" for r in runs}
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
+    """``python flows/pipeline.py [STAGE...] [--force]`` (what ``trustir pipeline`` runs)."""
+    import argparse
+
     from trustir.paths import repo_root
 
-    pipeline(root=str(repo_root()))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stages", nargs="*", help="only these stages (default: all, in DAG order)")
+    parser.add_argument("--force", action="store_true", help="re-run stages even if cached")
+    args = parser.parse_args(argv)
+    pipeline(root=str(repo_root()), stages=args.stages or None, force=args.force)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,7 +6,7 @@ import polars as pl
 
 from trustir.annotate.relevance_labels import annotate_candidates
 from trustir.config import Params
-from trustir.evaluate.measures import default_min_rel
+from trustir.evaluate.measures import min_rel_for
 from trustir.io.atomic import write_json
 from trustir.stage import stage
 from trustir.tables import read_tables, write_tables
@@ -16,7 +16,7 @@ from trustir.tables import read_tables, write_tables
 def main(params: Params, root: Path) -> None:
     t = read_tables(root / "data/fetch", ["corpus", "queries", "qrels"])
     runs = [pl.read_parquet(root / f"data/index/{r}.run.parquet") for r in params.annotate.runs]
-    min_rel = params.evaluate.min_rel or default_min_rel(params.data.source)
+    min_rel = min_rel_for(params.evaluate, params.data.source)
     result = annotate_candidates(
         t["corpus"], t["queries"], t["qrels"], runs, params.annotate, params.llm, min_rel
     )

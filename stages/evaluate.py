@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from trustir.config import Params, non_default
-from trustir.evaluate.retrieval import retrieval_table
 from trustir.report import collect_provenance
+from trustir.report.retrieval import retrieval_table
 from trustir.stage import stage
 from trustir.tables import read_tables
 

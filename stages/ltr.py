@@ -5,10 +5,10 @@ in data/ltr/, reports/ltr.md and reports/plots/ltr.png."""
 from pathlib import Path
 
 from trustir.config import Params, non_default
+from trustir.evaluate.measures import min_rel_for
 from trustir.io.atomic import write_json, write_text
 from trustir.ranking import report
 from trustir.ranking.experiment import load_inputs, run_ltr
-from trustir.ranking.inputs import min_rel_of
 from trustir.report import collect_provenance, load_table
 from trustir.stage import stage
 
@@ -17,7 +17,7 @@ from trustir.stage import stage
 def main(params: Params, root: Path) -> None:
     p = params.ltr
     inputs = load_inputs(root, params)
-    result = run_ltr(inputs, p, min_rel_of(params))
+    result = run_ltr(inputs, p, min_rel_for(params.evaluate, params.data.source))
     provenance = collect_provenance(
         root, ["fetch", "index", "clicks", "ltr_labels"], non_default(params)
     )

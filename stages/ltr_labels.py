@@ -6,8 +6,9 @@ from pathlib import Path
 import polars as pl
 
 from trustir.config import Params
+from trustir.evaluate.measures import min_rel_for
 from trustir.io.atomic import write_json
-from trustir.ranking.inputs import fetched, min_rel_of
+from trustir.ranking.inputs import fetched
 from trustir.ranking.labels import extend_llm_labels
 from trustir.stage import stage
 from trustir.tables import write_tables
@@ -25,7 +26,7 @@ def main(params: Params, root: Path) -> None:
         params.ltr.labels,
         params.annotate,
         params.llm,
-        min_rel_of(params),
+        min_rel_for(params.evaluate, params.data.source),
     )
     write_tables({"qrels": result.qrels, "labels": result.labels}, root / "data/ltr_labels")
     write_json(result.summary, root / "data/ltr_labels/summary.json")

@@ -44,11 +44,14 @@ def _cmd_repro(args: argparse.Namespace) -> int:
 
 def _cmd_pipeline(args: argparse.Namespace) -> int:
     """Run the DAG as a Prefect flow (one task per stage), reporting to PREFECT_API_URL if set."""
-    sys.path.insert(0, str(repo_root()))
-    from flows.pipeline import pipeline
-
-    pipeline(root=str(repo_root()), stages=args.stages or None, force=args.force)
-    return 0
+    # The flow is the repo's script, run as its own process: src/ never imports flows/ (flows
+    # sit above the library, and an installed trustir has no flows package to import).
+    root = repo_root()
+    script = root / "flows" / "pipeline.py"
+    if not script.is_file():
+        raise FileNotFoundError(f"{script} is missing: run `trustir pipeline` in a trustir repo")
+    force = ["--force"] if args.force else []
+    return subprocess.call([sys.executable, str(script), *args.stages, *force], cwd=root)
 
 
 def _cmd_world(args: argparse.Namespace) -> int:

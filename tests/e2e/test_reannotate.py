@@ -27,22 +27,9 @@ from prefect.exceptions import ObjectNotFound
 
 from flows.deploy import DEFAULT_CRON, deployment_parameters, full_name, parse_args
 from flows.pipeline import stage_env
-from flows.reannotate import (
-    ARTIFACT_KEY,
-    NOTHING,
-    annotation_changes,
-    comparison_markdown,
-    default_name,
-    delta,
-    exp_run_command,
-    experiment_rev,
-    flatten,
-    fmt,
-    metrics_at,
-    reannotate,
-    redacted_args,
-    shown,
-)
+from flows.reannotate import ARTIFACT_KEY, reannotate
+from trustir.versions.decision import NOTHING, annotation_changes
+from trustir.versions.repo import default_name, experiment_rev, metrics_at
 
 #: the DAG the served-deployment test keeps: the paper stages downstream of annotate (trained
 #: retrievers...) have their own e2e tests and would make each of its experiments train models.
@@ -92,42 +79,8 @@ def artifact_markdown(flow_run_id: UUID) -> str:
     return str(artifact.data)
 
 
-# ------------------------------------------------------------------------ pure functions
-
-
-def test_delta_and_cells() -> None:
-    assert delta(36, 12) == "-24" and delta(0.5, 0.75) == "+0.2500" and delta(3, 3) == "0"
-    assert delta(None, 1.0) == "–" and delta(float("nan"), 1.0) == "–" and delta(True, 2) == "–"
-    assert fmt(None) == "–" and fmt(float("nan")) == "–" and fmt(0.12345) == "0.1235"
-    assert flatten({"run": {"llm_calls": 3}, "x": 1}) == {"run.llm_calls": 3, "x": 1}
-
-
-def test_comparison_markdown_has_before_after_delta() -> None:
-    before = {"metrics/annotate.json": {"run": {"llm_calls": 36, "cache_hits": 0}}}
-    after = {
-        "metrics/annotate.json": {"run": {"llm_calls": 12, "cache_hits": 36}},
-        "metrics/new.json": {"bm25": {"nDCG@10": 0.5}},
-    }
-    md = comparison_markdown(
-        "exp1", before, after, ["annotate.max_queries: 6 -> 8"], ("a" * 40,) * 2
-    )
-    assert "| run.llm_calls | 36 | 12 | -24 |" in md and "| run.cache_hits | 0 | 36 | +36 |" in md
-    assert "| bm25.nDCG@10 | – | 0.5000 | – |" in md  # a metrics file only the experiment has
-    assert "- annotate.max_queries: 6 -> 8" in md and "dvc exp diff HEAD exp1" in md
-
-
-def test_secrets_are_never_shown() -> None:
-    assert shown("llm.api_key_env", "OPENAI_API_KEY") == "OPENAI_API_KEY"  # a name: shown
-    assert shown("llm.api_key", "sk-live-123") == "***" and shown("x.token", "t0k") == "***"
-    cmd = exp_run_command(["llm.api_key=sk-live-123", "annotate.max_queries=8"], "e")
-    assert cmd == ["dvc", "exp", "run", "-S", "llm.api_key=sk-live-123"] + [
-        "-S",
-        "annotate.max_queries=8",
-        "-n",
-        "e",
-    ]
-    assert "sk-live-123" not in " ".join(redacted_args(cmd))
-    assert "annotate.max_queries=8" in redacted_args(cmd)
+# ------------------------------------------------------------------------ the deployment's CLI
+# (the decision's and the tables' pure functions: tests/unit/test_versions.py)
 
 
 def test_deploy_cli_defaults(tmp_path: Path) -> None:

@@ -1,11 +1,19 @@
 """ir_measures wrapper: hand-worked values, the min_rel threshold, unjudged and missing queries."""
 
+import ast
 import math
+from pathlib import Path
 
 import polars as pl
 import pytest
 
-from trustir.evaluate.measures import evaluate_run, evaluation_qrels, parse_measures
+from trustir.config import parse_params
+from trustir.evaluate.measures import (
+    evaluate_run,
+    evaluation_qrels,
+    min_rel_for,
+    parse_measures,
+)
 from trustir.retrieval.runs import rank_run
 
 QRELS = pl.DataFrame(
@@ -86,3 +94,37 @@ def test_rank_run_breaks_ties_by_doc_id():
     )
     assert run["doc_id"].to_list() == ["c", "a", "b"]
     assert run["rank"].to_list() == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("min_rel", "source", "expected"),
+    [(0, "world", 0), (0, "beir", 0), (3, "local", 3), (None, "world", 2), (None, "beir", 1)],
+)
+def test_min_rel_for_honours_a_set_threshold_zero_included(min_rel, source, expected):
+    params = parse_params({"data": {"source": source}, "evaluate": {"min_rel": min_rel}})
+    assert min_rel_for(params.evaluate, params.data.source) == expected
+
+
+def test_min_rel_zero_counts_every_judged_document_as_relevant():
+    # with min_rel 0 a grade-0 judgment is a hit: RR@10 of q1 becomes 1 (d3, grade 0, at rank 1)
+    run = pl.DataFrame({"query_id": ["q1", "q1"], "doc_id": ["d3", "d1"], "score": [2.0, 1.0]})
+    qrels = pl.DataFrame({"query_id": ["q1", "q1"], "doc_id": ["d1", "d3"], "relevance": [2, 0]})
+    params = parse_params({"evaluate": {"min_rel": 0}})
+    agg, _ = evaluate_run(run, qrels, ["RR@10"], min_rel_for(params.evaluate, "world"))
+    assert agg["RR@10"] == 1.0
+    agg, _ = evaluate_run(run, qrels, ["RR@10"], min_rel_for(parse_params({}).evaluate, "world"))
+    assert agg["RR@10"] == 0.5
+
+
+def test_no_code_reads_evaluate_min_rel_but_min_rel_for():
+    """``evaluate.min_rel`` is read in one place, so ``0`` cannot again mean "unset" somewhere
+    (``stages/annotate.py`` had ``min_rel or default``)."""
+    repo = Path(__file__).resolve().parents[2]
+    readers = []
+    for f in [*(repo / "src/trustir").rglob("*.py"), *(repo / "stages").glob("*.py")]:
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr == "min_rel":
+                inner = node.value
+                if isinstance(inner, ast.Attribute) and inner.attr == "evaluate":
+                    readers.append(f"{f.relative_to(repo)}:{node.lineno}")
+    assert readers == []

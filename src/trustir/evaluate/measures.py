@@ -8,6 +8,7 @@ document scores 0 (as ``trec_eval -c``), so a retriever cannot gain by returning
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import polars as pl
 
@@ -17,8 +18,19 @@ from trustir.schema import GROUND_TRUTH_SOURCES
 DEFAULT_MIN_REL = {"world": 2}
 
 
+class _MinRelSection(Protocol):
+    min_rel: int | None
+
+
 def default_min_rel(source: str) -> int:
+    """The binary-relevance threshold of a data source when params leave it unset."""
     return DEFAULT_MIN_REL.get(source, 1)
+
+
+def min_rel_for(evaluate: _MinRelSection, source: str) -> int:
+    """Lowest grade counted as relevant (and as a training positive): ``evaluate.min_rel`` when
+    it is set (0 included), else by data source (world 2, BEIR folders 1)."""
+    return evaluate.min_rel if evaluate.min_rel is not None else default_min_rel(source)
 
 
 def parse_measures(names: Sequence[str], min_rel: int) -> dict[str, object]:

@@ -1,9 +1,11 @@
-"""Atomic writes: write to a temp file beside the target, then rename, so no half-written output."""
+"""Atomic writes: write to a temp file (or folder) beside the target, then rename, so no
+half-written output."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +18,7 @@ import polars as pl
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 _OUTPUT_MODE = 0o666 & ~_UMASK
+_FOLDER_MODE = 0o777 & ~_UMASK
 
 
 @contextmanager
@@ -34,6 +37,35 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+@contextmanager
+def atomic_dir(target: str | Path) -> Iterator[Path]:
+    """Yield an empty temp folder beside ``target``; on success swap it in for ``target``.
+
+    An existing ``target`` is first renamed aside, then the new folder renamed onto it, then the
+    old one deleted: readers see the old folder or the complete new one, never a half-written
+    one (for an instant between the two renames, none). On an error the temp folder is deleted
+    and ``target`` is left as it was.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, _FOLDER_MODE)  # mkdtemp makes 0700 folders
+        old = None
+        if target.exists():  # renamed aside first: a folder can replace an empty folder only
+            old = Path(
+                tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)
+            )
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
 
 
 def write_with(target: str | Path, writer: Callable[[Path], Any]) -> Path:

@@ -11,11 +11,9 @@ thresholds, one tensor at a time), not N models; ``benchmarks/bench_merge_memory
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import struct
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -24,6 +22,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from trustir.io.atomic import atomic_dir
 from trustir.merging.spec import MergeSpec
 from trustir.merging.state import check_same_keys, uses_base_model
 
@@ -139,10 +138,7 @@ def merge_checkpoints(
     if uses_base_model(spec) and base_file is None:
         raise ValueError(f"merge {spec.method!r} with these options needs the base model")
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir()
-    try:
+    with atomic_dir(out) as tmp:
         with ExitStack() as stack:
             handles = [stack.enter_context(safe_open(str(f), framework="pt")) for f in files]
             bh = stack.enter_context(safe_open(str(base_file), "pt")) if base_file else None
@@ -177,10 +173,6 @@ def merge_checkpoints(
             "seconds": round(time.perf_counter() - t0, 3),
         }
         (tmp / MERGE_META).write_text(json.dumps(meta, indent=2) + "\n")
-        _replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return out
 
 
@@ -238,13 +230,3 @@ def _copy_model_files(model: Path, target: Path) -> None:
     for f in sorted(model.iterdir()):
         if f.is_file() and f.name not in NOT_COPIED and f.suffix != ".safetensors":
             shutil.copy2(f, target / f.name)
-
-
-def _replace(tmp: Path, out: Path) -> None:
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from trustir.sources.world.clicks import words
+from trustir.text import words
 
 #: name -> what it is (and its value when the source is missing). The order is the column order.
 FEATURES: dict[str, str] = {

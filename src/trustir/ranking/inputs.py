@@ -6,8 +6,6 @@ from pathlib import Path
 
 import polars as pl
 
-from trustir.config import Params
-from trustir.evaluate.measures import default_min_rel
 from trustir.tables import read_tables
 
 
@@ -17,13 +15,6 @@ def read_optional(folder: Path, names: list[str]) -> dict[str, pl.DataFrame | No
         n: pl.read_parquet(folder / f"{n}.parquet") if (folder / f"{n}.parquet").exists() else None
         for n in names
     }
-
-
-def min_rel_of(params: Params) -> int:
-    """Lowest grade counted as relevant (evaluate.min_rel, else by data source)."""
-    if params.evaluate.min_rel is not None:
-        return params.evaluate.min_rel
-    return default_min_rel(params.data.source)
 
 
 def fetched(root: Path) -> dict[str, pl.DataFrame | None]:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from trustir.config import DenseParams, MultiposParams, Params
-from trustir.evaluate.measures import default_min_rel, evaluate_run, evaluation_qrels
+from trustir.evaluate.measures import evaluate_run, evaluation_qrels, min_rel_for
 from trustir.io.atomic import write_json, write_parquet
 from trustir.retrieval.regimes import llm_source_of, positives_for_regime, positives_from
 from trustir.retrieval.train_params import TrainParams
@@ -43,13 +43,6 @@ def variant_name(loss: str, regime: str) -> str:
 def row_name(loss: str, regime: str) -> str:
     """Row of a variant in ``metrics/multipos.json``: ``<loss>/<regime>``."""
     return f"{loss}/{regime}"
-
-
-def min_rel_of(params: Params) -> int:
-    """Lowest grade counted as relevant (and as a training positive)."""
-    if params.evaluate.min_rel is not None:
-        return params.evaluate.min_rel
-    return default_min_rel(params.data.source)
 
 
 # -- training data ------------------------------------------------------------------------------
@@ -213,7 +206,7 @@ def baseline_scores(params: Params, ev: EvalSet) -> Scores:
         ev,
         params.index.dense,
         params.evaluate.measures,
-        min_rel_of(params),
+        min_rel_for(params.evaluate, params.data.source),
         params.index.depth,
         BASELINE_ROW,
         tp.pooling,
@@ -236,7 +229,7 @@ def params_eval_set(
         mp.eval_max_queries,
         mp.eval_max_docs,
         mp.eval_seed,
-        min_rel_of(params),
+        min_rel_for(params.evaluate, params.data.source),
         bm25_run,
         mp.eval_pool_depth,
     )
@@ -258,7 +251,7 @@ def train_variant(
     """
     from trustir.retrieval.train import corpus_text_map, train_biencoder
 
-    mp, min_rel = params.multipos, min_rel_of(params)
+    mp, min_rel = params.multipos, min_rel_for(params.evaluate, params.data.source)
     labels = label_qrels(tables["qrels"], tables["llm_qrels"])
     phases = regime_phases(regime, tables["queries"], labels, tables["bm25_run"], mp, min_rel)
     tp = variant_train_params(mp, loss)

@@ -11,7 +11,8 @@ import polars as pl
 
 from trustir.config import Params
 from trustir.report import Provenance, Table, per_query_rows
-from trustir.retrieval.multipos import BASELINE_ROW, EvalSet, Scores, min_rel_of, row_name
+from trustir.evaluate.measures import min_rel_for
+from trustir.retrieval.multipos import BASELINE_ROW, EvalSet, Scores, row_name
 
 
 def multipos_table(
@@ -59,7 +60,8 @@ def table_notes(variants: dict[tuple[str, str], Scores], ev: EvalSet, params: Pa
     steps = {int(s.info["steps"]) for s in variants.values() if "steps" in s.info}
     queries = {int(p["queries"]) for s in variants.values() for p in s.info.get("phases", [])}
     return [
-        f"Scored on {ev.describe()}: {subset}; binary measures count grade ≥ {min_rel_of(params)}.",
+        f"Scored on {ev.describe()}: {subset}; binary measures count grade "
+        f"≥ {min_rel_for(params.evaluate, params.data.source)}.",
         f"Each variant: {tp.model} trained {_span(steps)} steps on {_span(queries)} train queries "
         f"(batch {tp.batch_size}, lr {tp.lr:g}, max length {tp.max_length}, {tp.epochs} "
         f"epoch(s), ≤ {tp.max_positives} positives per query, in-batch negatives and "

@@ -15,10 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
-import shutil
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,6 +25,7 @@ import numpy as np
 import polars as pl
 import torch
 
+from trustir.io.atomic import atomic_dir
 from trustir.retrieval.bm25 import document_texts
 from trustir.retrieval.encoders import Encoder
 from trustir.retrieval.losses import LOSSES, Loss
@@ -338,25 +336,13 @@ class BiEncoderTrainer:
         """Write model (safetensors) + tokenizer + ``trustir_train.json`` to a temp dir beside
         ``out_dir``, then rename it into place (replacing an older one)."""
         out_dir = Path(out_dir)
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out_dir.with_name(f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
-        try:
+        with atomic_dir(out_dir) as tmp:
             self.encoder.model.save_pretrained(tmp)
             self.encoder.tokenizer.save_pretrained(tmp)
             if not (tmp / "model.safetensors").exists():
                 raise RuntimeError(f"save_pretrained wrote no model.safetensors in {tmp}")
             info = {"params": self.params.model_dump(), **(meta or {})}
             (tmp / TRAIN_META).write_text(json.dumps(info, indent=2, default=str) + "\n")
-            old = None
-            if out_dir.exists():
-                old = out_dir.with_name(f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}")
-                os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            if old is not None:
-                shutil.rmtree(old)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp)
         return out_dir
 
 

@@ -25,7 +25,6 @@ facet only reads the other facets' tables, so it changes none of their bytes.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -33,6 +32,7 @@ import polars as pl
 from scipy import sparse
 
 from trustir.sources.world.queries import FREQ_EXPONENT, FREQ_TOP
+from trustir.text import words
 
 #: sessions table (DESIGN.md contract) plus ``seq``, the session's order within its query.
 SESSIONS = {
@@ -43,54 +43,11 @@ SESSIONS = {
     "clicked": pl.Boolean,
     "seq": pl.Int64,
 }
-#: the production ranker's BM25 settings and the words it ignores.
+#: the production ranker's BM25 settings (its words: :func:`trustir.text.words`).
 K1, B = 0.9, 0.4
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "did",
-        "does",
-        "for",
-        "from",
-        "has",
-        "have",
-        "how",
-        "in",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "the",
-        "to",
-        "was",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "with",
-    ]
-)
-_WORD = re.compile(r"[a-z0-9]+")
 #: cap of attractiveness after the authority factor.
 MAX_ATTRACTIVENESS = 0.99
 NEUTRAL_LEVEL = 3
-
-
-def words(text: str | None) -> list[str]:
-    """Lowercased alphanumeric words, stopwords dropped."""
-    return [w for w in _WORD.findall((text or "").lower()) if w not in STOPWORDS]
 
 
 def assign_frequencies(queries: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:

@@ -1,11 +1,12 @@
-"""The retrieval table: every first-stage run scored on the test queries' ground-truth qrels."""
+"""The retrieval table: every first-stage run scored on the test queries' ground-truth qrels
+(report builds tables from evaluate's measures; evaluate never imports report)."""
 
 from __future__ import annotations
 
 import polars as pl
 
 from trustir.config import EvaluateParams
-from trustir.evaluate.measures import default_min_rel, evaluate_run, evaluation_qrels
+from trustir.evaluate.measures import evaluate_run, evaluation_qrels, min_rel_for
 from trustir.report import Provenance, Table, per_query_rows
 
 
@@ -18,7 +19,7 @@ def retrieval_table(
     provenance: Provenance | None = None,
 ) -> Table:
     """Rows = runs (keys ``<name>.run`` or ``<name>``), columns = ``params.measures``."""
-    min_rel = params.min_rel if params.min_rel is not None else default_min_rel(source)
+    min_rel = min_rel_for(params, source)
     gt = evaluation_qrels(qrels, queries)
     if gt.height == 0:
         raise ValueError("no ground-truth qrels for test queries: nothing to evaluate")
