@@ -10,8 +10,8 @@ from __future__ import annotations
 import polars as pl
 
 from trustir.config import Params
-from trustir.report import Provenance, Table, per_query_rows
 from trustir.evaluate.measures import min_rel_for
+from trustir.report import Provenance, Table, per_query_rows
 from trustir.retrieval.multipos import BASELINE_ROW, EvalSet, Scores, row_name
 
 
