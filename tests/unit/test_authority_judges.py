@@ -211,7 +211,7 @@ def test_pair_judges_reduce_by_hand():
 
 # -- the real scoring path on a tiny model: "10" is teacher-forced ------------------------------
 def test_ten_point_scale_scores_the_two_token_option(tmp_path: Path):
-    from trustir.llm.hf import HFBackend
+    from trustir.llm.backends.hf import HFBackend
     from trustir.llm.testing import build_tiny_model
 
     backend = HFBackend(model=str(build_tiny_model(tmp_path / "tiny")), device="cpu")

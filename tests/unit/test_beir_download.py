@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from trustir.config import DataParams
+from trustir.sources.params import DataParams
 from trustir.sources import beir
 from trustir.sources.beir import (
     MARKER,

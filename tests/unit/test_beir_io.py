@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from trustir.config import DataParams
+from trustir.sources.params import DataParams
 from trustir.io.beir import BeirFormatError, read_beir, write_beir
 from trustir.paths import resolve_data_path
 from trustir.schema import CORPUS, QRELS, QUERIES

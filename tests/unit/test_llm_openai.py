@@ -28,8 +28,8 @@ from trustir.llm import (
     LLMTimeoutError,
     make_backend,
 )
-from trustir.llm.hf import HFBackend
-from trustir.llm.openai import OpenAIBackend
+from trustir.llm.backends.hf import HFBackend
+from trustir.llm.backends.openai import OpenAIBackend
 from trustir.llm.server import serving
 from trustir.llm.testing import build_tiny_model
 

@@ -14,7 +14,7 @@ from trustir.evaluate.measures import evaluate_run
 from trustir.ranking.params import RANKER_NAMES, LightGBMParams, LtrParams, MLPParams
 from trustir.ranking.rankers import RANKERS
 from trustir.ranking.rankers.lambdamart import LambdaMART, lightgbm_params
-from trustir.ranking.rankers.losses import LISTWISE_LOSSES, approxndcg, listnet
+from trustir.ranking.listwise import LISTWISE_LOSSES, approxndcg, listnet
 from trustir.ranking.rankers.mlp import MLPRanker, pad_groups
 
 LETOR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "lightgbm_lambdarank"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from trustir.config import EvaluateParams
 from trustir.evaluate.measures import default_min_rel, evaluate_run, evaluation_qrels
+from trustir.evaluate.params import EvaluateParams
 from trustir.report import Provenance, Table, per_query_rows
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from trustir.config import Params
 from trustir.evaluate.measures import default_min_rel
 from trustir.tables import read_tables
+
+if TYPE_CHECKING:
+    from trustir.params import Params
 
 
 def read_optional(folder: Path, names: list[str]) -> dict[str, pl.DataFrame | None]:

@@ -47,7 +47,7 @@ class Loss:
             raise ValueError(f"loss {self.name!r} has no option(s) {unknown}; known: {known}")
 
 
-LOSSES: Registry[Loss] = Registry("loss")
+LOSSES: Registry[Loss] = Registry("loss", autoload="trustir.retrieval.losses")
 
 
 def register_loss(name: str, positives: PositiveUse) -> Callable[[LossFn], LossFn]:
