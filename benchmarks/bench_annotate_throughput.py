@@ -23,8 +23,8 @@ def prompts() -> list[list[dict[str, str]]]:
     """The annotate stage's own prompts: the graded judge on mini-world queries and each query's
     top BM25 documents, grouped by query as the stage pools them."""
     from trustir.annotate.base import get_judge
-    from trustir.retrieval.params import Bm25Params
     from trustir.retrieval.bm25 import bm25_run, document_texts
+    from trustir.retrieval.params import Bm25Params
     from trustir.sources.world import generate_world
 
     world = generate_world(1.0, 13)

@@ -12,13 +12,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from trustir.annotate.base import get_judge
-from trustir.annotate.run import judge_pairs
 from trustir.annotate.agreement import agreement, cohen_kappa
-from trustir.annotate.base import first_option
+from trustir.annotate.base import first_option, get_judge
 from trustir.annotate.pool import pool_candidates, select_queries
 from trustir.annotate.prompts import neutralise
-from trustir.annotate.run import AnnotationErrors
+from trustir.annotate.run import AnnotationErrors, judge_pairs
 from trustir.llm.ledger import Ledger
 from trustir.llm.store import LabelStore
 

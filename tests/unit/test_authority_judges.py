@@ -27,7 +27,7 @@ from trustir.annotate.authority_parse import (
 )
 from trustir.annotate.authority_prompts import Item, item_block
 from trustir.annotate.authority_run import run_judge
-from trustir.authority.params import JUDGE_NAMES
+from trustir.authority.params import AuthorityParams
 from trustir.llm.base import Generation, LLMBackend, Usage
 from trustir.llm.ledger import Ledger
 from trustir.llm.store import LabelStore
@@ -150,7 +150,8 @@ def toy_task(text: bool) -> JudgeTask:
 
 
 def test_judge_names_match_the_registry():
-    assert sorted(JUDGE_NAMES) == AUTHORITY_JUDGES.names()
+    # the default runs every registered judge
+    assert sorted(AuthorityParams().judges) == AUTHORITY_JUDGES.names()
 
 
 @pytest.mark.parametrize("name", AUTHORITY_JUDGES.names())

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from trustir.config import Params, ParamsError, load_params, non_default, parse_params
+from trustir.config import ParamsError, non_default
+from trustir.params import Params, load_params, parse_params
 from trustir.paths import origin_root, resolve_data_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +23,7 @@ def test_misspelt_key_fails_naming_it():
 
 
 def test_bad_value_names_key_and_rule():
-    with pytest.raises(ParamsError, match=r"data.source: Input should be 'world', 'local'"):
+    with pytest.raises(ParamsError, match=r"data.source: unknown source 'web'; known.*beir, local"):
         parse_params({"data": {"source": "web"}})
     with pytest.raises(ParamsError, match=r"data.scale: Input should be greater than 0"):
         parse_params({"data": {"scale": 0}})

@@ -99,13 +99,13 @@ class AuthorityParams(Section):
         from trustir.annotate.authority import AUTHORITY_JUDGES
         from trustir.authority.sources import BENCHES
 
-        for kind, names, registry in (
-            ("bench", self.benches, BENCHES),
-            ("judge", self.judges, AUTHORITY_JUDGES),
+        for key, names, registry in (
+            ("benches", self.benches, BENCHES),
+            ("judges", self.judges, AUTHORITY_JUDGES),
         ):
-            registry.check(names, f"authority.{kind}s")
+            registry.check(names, f"authority.{key}")
             if len(set(names)) != len(names) or not names:
-                raise ValueError(f"{kind}s must be distinct and at least one")
+                raise ValueError(f"authority.{key} must be distinct and at least one")
         if self.sample.easy_gap > self.levels - 1:
             raise ValueError(f"sample.easy_gap {self.sample.easy_gap} exceeds levels - 1")
         return self
