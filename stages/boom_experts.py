@@ -6,14 +6,13 @@ from typing import TYPE_CHECKING
 
 from trustir.multitask.boom import load_context, train_experts
 from trustir.multitask.params import BoomParams
-from trustir.retrieval.params import IndexParams
 from trustir.stage import stage
 
 if TYPE_CHECKING:
     from trustir.params import Params
 
 
-@stage("boom_experts", sections=(IndexParams, BoomParams))
+@stage("boom_experts", sections=(BoomParams,))
 def main(params: "Params", root: Path) -> None:
     ctx = load_context(params, root / "data/multitask/tasks")
     index = train_experts(ctx, root / "data/boom/experts")

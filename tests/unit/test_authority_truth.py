@@ -218,7 +218,7 @@ def test_lists_partition_the_items_with_even_sizes():
 
 def test_params_validate_names_and_gaps():
     assert AuthorityParams().levels == 5
-    with pytest.raises(ValueError, match="authority.benches: unknown authority bench 'wiki'; known: mace"):
+    with pytest.raises(ValueError, match="benches: unknown authority bench 'wiki'; known: mace"):
         AuthorityParams(benches=["wiki"])
     with pytest.raises(ValueError, match="hard_gap"):
         AuthorityParams.model_validate({"sample": {"easy_gap": 2, "hard_gap": 2}})

@@ -4,7 +4,7 @@ reads these sections trains or scores an encoder anyway."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -53,6 +53,8 @@ class TrainParams(Section):
 class MultiposParams(Section):
     """Multi-positive retriever training (P3): a loss x label-regime grid, each variant trained
     from ``train.model`` and scored on the test queries against ``train.model`` untrained."""
+
+    section_name: ClassVar[str] = "multipos"
 
     #: the ``train_retriever`` matrix: every loss (``trustir.retrieval.losses``) under every
     #: label regime (human | llm | mixed | curriculum, ``trustir.retrieval.regimes``).
