@@ -59,7 +59,8 @@ def validate_model(model: type[M], raw: Any, origin: str = "params.yaml", prefix
         lines = []
         for err in exc.errors():
             key = ".".join([prefix, *map(str, err["loc"])] if prefix else map(str, err["loc"]))
-            lines.append(f"{origin}: {key}: {err['msg']}" if key else f"{origin}: {err['msg']}")
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{origin}: {key}: {msg}" if key else f"{origin}: {msg}")
         raise ParamsError("\n".join(lines)) from None
 
 

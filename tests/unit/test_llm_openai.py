@@ -20,16 +20,10 @@ import numpy as np
 import pytest
 import requests
 
-from trustir.llm import (
-    LLMConnectionError,
-    LLMError,
-    LLMHTTPError,
-    LLMParams,
-    LLMTimeoutError,
-    make_backend,
-)
 from trustir.llm.backends.hf import HFBackend
 from trustir.llm.backends.openai import OpenAIBackend
+from trustir.llm.base import LLMConnectionError, LLMError, LLMHTTPError, LLMTimeoutError
+from trustir.llm.config import LLMParams, make_backend
 from trustir.llm.server import serving
 from trustir.llm.testing import build_tiny_model
 

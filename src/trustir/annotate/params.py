@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from trustir.section import Section
 
@@ -36,12 +36,18 @@ class AnnotateParams(Section):
     #: the label store (SQLite); null = the per-user cache ($TRUSTIR_CACHE/labels)
     store: str | None = None
 
+    @field_validator("judge")
+    @classmethod
+    def _known_judge(cls, name: str) -> str:
+        from trustir.annotate.base import JUDGES
+
+        JUDGES.check(name)
+        return name
+
     @model_validator(mode="after")
-    def _known_judge(self) -> AnnotateParams:
+    def _judge_supports_mode(self) -> AnnotateParams:
         from trustir.annotate.base import JUDGES, Judge
 
-        JUDGES.check(self.judge, "judge")
-        judge = JUDGES.get(self.judge)
-        if self.mode == "generate" and judge.parse is Judge.parse:
+        if self.mode == "generate" and JUDGES.get(self.judge).parse is Judge.parse:
             raise ValueError(f"judge {self.judge!r} cannot parse replies: use mode 'score'")
         return self
