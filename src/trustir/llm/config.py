@@ -78,6 +78,7 @@ def make_backend(params: LLMParams | None = None, cached: bool = True) -> LLMBac
 
 
 def _make(params: LLMParams) -> LLMBackend:
+    BACKENDS.check(params.backend, "llm.backend")  # a ValueError: a user error in a stage
     return BACKENDS.get(params.backend).from_params(params)  # type: ignore[attr-defined]
 
 

@@ -25,4 +25,5 @@ SOURCES: Registry[SourceFn] = Registry("source", autoload="trustir.sources")
 
 def fetch_tables(params: DataParams, root: Path | None = None) -> dict[str, pl.DataFrame]:
     """The contract tables (corpus, queries, qrels, ...) of the source named by ``data.source``."""
+    SOURCES.check(params.source, "data.source")  # a ValueError: a user error in the fetch stage
     return SOURCES.get(params.source)(params, root)
