@@ -93,7 +93,9 @@ def test_a_stage_names_the_file_and_key_of_a_bad_value(tmp_path):
     from trustir.stage import stage_params
 
     (tmp_path / "params.yaml").write_text("annotate:\n  judge: relevanse\n")
-    with pytest.raises(ParamsError, match=r"params.yaml: annotate.judge: unknown judge 'relevanse'; known"):
+    with pytest.raises(
+        ParamsError, match=r"params.yaml: annotate.judge: unknown judge 'relevanse'; known"
+    ):
         stage_params("annotate", (AnnotateParams,), tmp_path / "params.yaml")
 
 
