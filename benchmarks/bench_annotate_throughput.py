@@ -22,9 +22,9 @@ N_QUERIES, DOCS_PER_QUERY = 4, int(os.environ.get("BENCH_DOCS", 4))
 def prompts() -> list[list[dict[str, str]]]:
     """The annotate stage's own prompts: the graded judge on mini-world queries and each query's
     top BM25 documents, grouped by query as the stage pools them."""
-    from trustir.annotate import get_judge
-    from trustir.config import Bm25Params
+    from trustir.annotate.base import get_judge
     from trustir.retrieval.bm25 import bm25_run, document_texts
+    from trustir.retrieval.params import Bm25Params
     from trustir.sources.world import generate_world
 
     world = generate_world(1.0, 13)
@@ -37,8 +37,8 @@ def prompts() -> list[list[dict[str, str]]]:
 
 
 def main() -> None:
-    from trustir.annotate import get_judge
-    from trustir.llm.hf import HFBackend
+    from trustir.annotate.base import get_judge
+    from trustir.llm.backends.hf import HFBackend
 
     items, options = prompts(), list(get_judge("relevance").options)
     llm = HFBackend("smollm2", device="cpu", batch_size=16)

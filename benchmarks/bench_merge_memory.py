@@ -107,7 +107,9 @@ def make_checkpoints(root: Path) -> tuple[list[Path], Path]:
 def run_side(side: str, root: Path) -> dict[str, float]:
     from safetensors.torch import load_file, save_file
 
-    from trustir.merging import MergeSpec, merge_checkpoints, merge_state_dicts
+    from trustir.merging.spec import MergeSpec
+    from trustir.merging.state import merge_state_dicts
+    from trustir.merging.stream import merge_checkpoints
 
     models = [root / f"m{i}" for i in range(N)]
     base = Path(json.loads((root / "base.json").read_text())["base"])

@@ -1,19 +1,26 @@
 """Stage annotate: LLM relevance labels for pooled candidates -> data/annotate/ + metrics."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
+from trustir.annotate.params import AnnotateParams
 from trustir.annotate.relevance_labels import annotate_candidates
-from trustir.config import Params
 from trustir.evaluate.measures import min_rel_for
+from trustir.evaluate.params import EvaluateParams
 from trustir.io.atomic import write_json
+from trustir.llm.config import LLMParams
+from trustir.sources.params import DataParams
 from trustir.stage import stage
 from trustir.tables import read_tables, write_tables
 
+if TYPE_CHECKING:
+    from trustir.params import Params
 
-@stage("annotate")
-def main(params: Params, root: Path) -> None:
+
+@stage("annotate", sections=(DataParams, EvaluateParams, LLMParams, AnnotateParams))
+def main(params: "Params", root: Path) -> None:
     t = read_tables(root / "data/fetch", ["corpus", "queries", "qrels"])
     runs = [pl.read_parquet(root / f"data/index/{r}.run.parquet") for r in params.annotate.runs]
     min_rel = min_rel_for(params.evaluate, params.data.source)

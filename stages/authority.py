@@ -2,26 +2,29 @@
 metrics/authority.json, per-pair/per-question values, reports/authority.md and its plot."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from trustir.authority.table import (
-    authority_report,
-    plot_table,
-    provenance_params,
-    report_markdown,
-)
-from trustir.config import Params, non_default
+from trustir.annotate.params import AnnotateParams
+from trustir.authority.params import AuthorityParams
+from trustir.authority.table import authority_report, plot_table, provenance_params, report_markdown
+from trustir.config import non_default
 from trustir.io.atomic import write_json, write_parquet, write_text
+from trustir.llm.config import LLMParams
 from trustir.report import collect_provenance
+from trustir.sources.params import DataParams
 from trustir.stage import stage
 from trustir.tables import read_tables
+
+if TYPE_CHECKING:
+    from trustir.params import Params
 
 INPUTS = ["authority_truth", "authority_judge", "authority_rag"]
 
 
-@stage("authority")
-def main(params: Params, root: Path) -> None:
+@stage("authority", sections=(DataParams, LLMParams, AnnotateParams, AuthorityParams))
+def main(params: "Params", root: Path) -> None:
     truth = read_tables(root / "data/authority_truth", ["benches", "items", "pairs"])
     judged = read_tables(root / "data/authority_judge", ["scores", "prefs", "costs"])
     answers = pl.read_parquet(root / "data/authority_rag/answers.parquet")

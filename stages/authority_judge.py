@@ -2,17 +2,23 @@
 label store -> data/authority_judge/ (labels, scores, prefs, costs, run.json)."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from trustir.annotate.params import AnnotateParams
 from trustir.authority.judging import judge_all
+from trustir.authority.params import AuthorityParams
 from trustir.authority.truth import samples_from_tables
-from trustir.config import Params
 from trustir.io.atomic import write_json
+from trustir.llm.config import LLMParams
 from trustir.stage import stage
 from trustir.tables import read_tables, write_tables
 
+if TYPE_CHECKING:
+    from trustir.params import Params
 
-@stage("authority_judge")
-def main(params: Params, root: Path) -> None:
+
+@stage("authority_judge", sections=(LLMParams, AnnotateParams, AuthorityParams))
+def main(params: "Params", root: Path) -> None:
     truth = read_tables(root / "data/authority_truth", ["benches", "items", "pairs", "lists"])
     samples = samples_from_tables(truth)
     out = judge_all(samples, params.authority, params.llm, params.annotate.store)

@@ -2,15 +2,20 @@
 lists) and the RAGAuth questions -> data/authority_truth/*.parquet."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from trustir.authority.params import AuthorityParams
 from trustir.authority.truth import build_truth
-from trustir.config import Params
+from trustir.sources.params import DataParams
 from trustir.stage import stage
 from trustir.tables import write_tables
 
+if TYPE_CHECKING:
+    from trustir.params import Params
 
-@stage("authority_truth")
-def main(params: Params, root: Path) -> None:
+
+@stage("authority_truth", sections=(DataParams, AuthorityParams))
+def main(params: "Params", root: Path) -> None:
     tables = build_truth(params.authority, params.data, root)
     write_tables(tables, root / "data/authority_truth")
     print(tables["benches"].select("bench", "population", "levels_present"))

@@ -2,19 +2,25 @@
 update on the same task subsets -> metrics/boom.json, per-query values, reports/boom.md, plot."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from trustir.config import Params, non_default
+from trustir.config import non_default
 from trustir.io.atomic import write_text
 from trustir.multitask.boom import load_context, untrained_row
+from trustir.multitask.params import BoomParams
 from trustir.multitask.report import boom_table, report_markdown, score_table, table_rows
 from trustir.report import collect_provenance
+from trustir.retrieval.params import IndexParams
 from trustir.stage import stage
+
+if TYPE_CHECKING:
+    from trustir.params import Params
 
 INPUTS = ["multitask_tasks", "multitask", "boom_merge", "boom_bags", "boom_incremental"]
 
 
-@stage("boom")
-def main(params: Params, root: Path) -> None:
+@stage("boom", sections=(IndexParams, BoomParams))
+def main(params: "Params", root: Path) -> None:
     ctx = load_context(params, root / "data/multitask/tasks")
     data = root / "data"
     rows = table_rows(

@@ -2,14 +2,19 @@
 in-domain task, merged -> data/boom/bags/ (bag-<i>/model/, model/, metrics.json, per-query)."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from trustir.config import Params
 from trustir.multitask.boom import load_context, run_boom
+from trustir.multitask.params import BoomParams
+from trustir.retrieval.params import IndexParams
 from trustir.stage import stage
 
+if TYPE_CHECKING:
+    from trustir.params import Params
 
-@stage("boom_bags")
-def main(params: Params, root: Path) -> None:
+
+@stage("boom_bags", sections=(IndexParams, BoomParams))
+def main(params: "Params", root: Path) -> None:
     ctx = load_context(params, root / "data/multitask/tasks")
     out = root / "data/boom/bags"
     row = run_boom(ctx, out)

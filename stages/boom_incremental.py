@@ -3,14 +3,19 @@ sample of the core tasks and merged into it -> data/boom/incremental/ (existing/
 model/, metrics.json, per-query)."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from trustir.config import Params
 from trustir.multitask.boom import EXISTING_ROW, load_context, run_incremental
+from trustir.multitask.params import BoomParams
+from trustir.retrieval.params import IndexParams
 from trustir.stage import stage
 
+if TYPE_CHECKING:
+    from trustir.params import Params
 
-@stage("boom_incremental")
-def main(params: Params, root: Path) -> None:
+
+@stage("boom_incremental", sections=(IndexParams, BoomParams))
+def main(params: "Params", root: Path) -> None:
     ctx = load_context(params, root / "data/multitask/tasks")
     out = root / "data/boom/incremental"
     existing, incremental = run_incremental(ctx, out)

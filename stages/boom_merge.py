@@ -2,14 +2,19 @@
 from safetensors) and scored -> data/boom/merge/<method>/ (model/, metrics.json, per-query)."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from trustir.config import Params
 from trustir.multitask.boom import load_context, merge_experts
+from trustir.multitask.params import BoomParams
+from trustir.retrieval.params import IndexParams
 from trustir.stage import stage
 
+if TYPE_CHECKING:
+    from trustir.params import Params
 
-@stage("boom_merge")
-def main(params: Params, root: Path) -> None:
+
+@stage("boom_merge", sections=(IndexParams, BoomParams))
+def main(params: "Params", root: Path) -> None:
     ctx = load_context(params, root / "data/multitask/tasks")
     for method in params.boom.merge.methods:
         out = root / "data/boom/merge" / method

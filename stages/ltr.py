@@ -3,18 +3,26 @@ candidates -> metrics/ltr.json (nDCG@10 per frequency bucket), per-query values 
 in data/ltr/, reports/ltr.md and reports/plots/ltr.png."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from trustir.config import Params, non_default
+from trustir.config import non_default
 from trustir.evaluate.measures import min_rel_for
+from trustir.evaluate.params import EvaluateParams
 from trustir.io.atomic import write_json, write_text
 from trustir.ranking import report
 from trustir.ranking.experiment import load_inputs, run_ltr
+from trustir.ranking.params import LtrParams
 from trustir.report import collect_provenance, load_table
+from trustir.retrieval.params import IndexParams
+from trustir.sources.params import DataParams
 from trustir.stage import stage
 
+if TYPE_CHECKING:
+    from trustir.params import Params
 
-@stage("ltr")
-def main(params: Params, root: Path) -> None:
+
+@stage("ltr", sections=(DataParams, IndexParams, EvaluateParams, LtrParams))
+def main(params: "Params", root: Path) -> None:
     p = params.ltr
     inputs = load_inputs(root, params)
     result = run_ltr(inputs, p, min_rel_for(params.evaluate, params.data.source))

@@ -2,20 +2,32 @@
 LLM-labelled train queries (same judge, LLM and label store) -> data/ltr_labels/."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from trustir.config import Params
+from trustir.annotate.params import AnnotateParams
 from trustir.evaluate.measures import min_rel_for
+from trustir.evaluate.params import EvaluateParams
 from trustir.io.atomic import write_json
+from trustir.llm.config import LLMParams
 from trustir.ranking.inputs import fetched
 from trustir.ranking.labels import extend_llm_labels
+from trustir.ranking.params import LtrParams
+from trustir.retrieval.params import IndexParams
+from trustir.sources.params import DataParams
 from trustir.stage import stage
 from trustir.tables import write_tables
 
+if TYPE_CHECKING:
+    from trustir.params import Params
 
-@stage("ltr_labels")
-def main(params: Params, root: Path) -> None:
+
+@stage(
+    "ltr_labels",
+    sections=(DataParams, IndexParams, EvaluateParams, LLMParams, AnnotateParams, LtrParams),
+)
+def main(params: "Params", root: Path) -> None:
     t = fetched(root)
     result = extend_llm_labels(
         t["corpus"],

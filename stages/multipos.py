@@ -2,35 +2,45 @@
 same subset -> metrics/multipos.json, per-query values, reports/multipos.md and its plot."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from trustir.config import Params, non_default
+from trustir.config import non_default
+from trustir.evaluate.params import EvaluateParams
 from trustir.io.atomic import write_text
 from trustir.report import collect_provenance
-from trustir.retrieval.multipos import baseline_scores, load_variant, params_eval_set, variant_name
-from trustir.retrieval.multipos_report import multipos_table, pivot_table, report_markdown
+from trustir.retrieval import multipos as lib
+from trustir.retrieval import multipos_report as report
+from trustir.retrieval.params import IndexParams
+from trustir.retrieval.train_params import MultiposParams
+from trustir.sources.params import DataParams
 from trustir.stage import stage
 from trustir.tables import read_tables
 
+if TYPE_CHECKING:
+    from trustir.params import Params
 
-@stage("multipos")
-def main(params: Params, root: Path) -> None:
+
+@stage("multipos", sections=(DataParams, IndexParams, EvaluateParams, MultiposParams))
+def main(params: "Params", root: Path) -> None:
     mp = params.multipos
     t = read_tables(root / "data/fetch", ["corpus", "queries", "qrels"])
     bm25 = pl.read_parquet(root / f"data/index/{params.index.bm25.name}.run.parquet")
     variants = {
-        (loss, regime): load_variant(root / "data/train_retriever" / variant_name(loss, regime))
+        (loss, regime): lib.load_variant(
+            root / "data/train_retriever" / lib.variant_name(loss, regime)
+        )
         for loss in mp.losses
         for regime in mp.regimes
     }
-    ev = params_eval_set(params, t["corpus"], t["queries"], t["qrels"], bm25)
+    ev = lib.params_eval_set(params, t["corpus"], t["queries"], t["qrels"], bm25)
     provenance = collect_provenance(root, ["fetch", "train_retriever"], non_default(params))
-    table = multipos_table(variants, baseline_scores(params, ev), ev, params, provenance)
+    table = report.multipos_table(variants, lib.baseline_scores(params, ev), ev, params, provenance)
     table.save(root / "metrics", root / "data/multipos")
     measure = params.evaluate.measures[0]
-    pivot = pivot_table(table, mp.losses, mp.regimes, measure)
-    markdown = report_markdown(table, pivot, measure)
+    pivot = report.pivot_table(table, mp.losses, mp.regimes, measure)
+    markdown = report.report_markdown(table, pivot, measure)
     write_text(markdown, root / "reports/multipos.md")
     pivot.plot(root / "reports/plots/multipos.png")
     print(markdown)

@@ -7,14 +7,19 @@ Usage (one item of the dvc.yaml foreach): ``python stages/multitask.py SCHEDULE`
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from trustir.config import Params
 from trustir.multitask.boom import load_context, run_schedule
+from trustir.multitask.params import BoomParams
+from trustir.retrieval.params import IndexParams
 from trustir.stage import stage
 
+if TYPE_CHECKING:
+    from trustir.params import Params
 
-@stage("multitask")
-def main(params: Params, root: Path) -> None:
+
+@stage("multitask", sections=(IndexParams, BoomParams))
+def main(params: "Params", root: Path) -> None:
     schedule = sys.argv[1]
     ctx = load_context(params, root / "data/multitask/tasks")
     out = root / "data/multitask/schedules" / schedule

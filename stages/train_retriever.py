@@ -6,17 +6,24 @@ Usage (one item of the dvc.yaml matrix): ``python stages/train_retriever.py LOSS
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from trustir.config import Params
+from trustir.evaluate.params import EvaluateParams
 from trustir.retrieval.multipos import save_variant, train_variant, variant_name
+from trustir.retrieval.params import IndexParams
+from trustir.retrieval.train_params import MultiposParams
+from trustir.sources.params import DataParams
 from trustir.stage import stage
 from trustir.tables import read_tables
 
+if TYPE_CHECKING:
+    from trustir.params import Params
 
-@stage("train_retriever")
-def main(params: Params, root: Path) -> None:
+
+@stage("train_retriever", sections=(DataParams, IndexParams, EvaluateParams, MultiposParams))
+def main(params: "Params", root: Path) -> None:
     loss, regime = sys.argv[1:3]
     tables = read_tables(root / "data/fetch", ["corpus", "queries", "qrels"])
     tables["llm_qrels"] = pl.read_parquet(root / "data/annotate/qrels.parquet")

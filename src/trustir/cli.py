@@ -15,7 +15,8 @@ from trustir.paths import repo_root
 
 def _cmd_params(args: argparse.Namespace) -> int:
     """Validate params.yaml and print the values that differ from trustir's defaults."""
-    from trustir.config import load_params, non_default
+    from trustir.config import non_default
+    from trustir.params import load_params
 
     params = load_params(Path(args.file))
     print(

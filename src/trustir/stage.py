@@ -6,11 +6,13 @@ import functools
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-from trustir.config import Params, ParamsError, load_params
+from trustir.config import ParamsError, ParamsView, load_sections, read_params_file
 from trustir.paths import repo_root
+from trustir.section import Section
 
 #: errors that are the user's input, not a bug: printed as one message, no traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (ParamsError, FileNotFoundError, ValueError)
@@ -22,22 +24,36 @@ def user_error(*types: type[BaseException]) -> None:
     USER_ERRORS = (*USER_ERRORS, *types)
 
 
-def stage(name: str) -> Callable[[Callable[[Params, Path], None]], Callable[[], None]]:
-    """Decorate ``main(params, root)``: load params.yaml from the repo root, run, and on a user
-    error print ``trustir <stage>: <message>`` and exit 1 (set TRUSTIR_DEBUG=1 for tracebacks)."""
+def stage(
+    name: str, sections: Sequence[type[Section]] = ()
+) -> Callable[[Callable[[Any, Path], None]], Callable[[], None]]:
+    """Decorate ``main(params, root)`` of the stage ``name``.
 
-    def deco(fn: Callable[[Params, Path], None]) -> Callable[[], None]:
+    ``sections`` are the params section models the stage reads (``(DataParams, IndexParams)``):
+    only they are validated, and ``params`` has only them as attributes (any other raises
+    ``UndeclaredSection`` naming the stage and the section), so the stage imports no area whose
+    params it does not read. On a user error it prints ``trustir <stage>: error: <message>`` and
+    exits 1 (set TRUSTIR_DEBUG=1 for tracebacks).
+    """
+
+    def deco(fn: Callable[[Any, Path], None]) -> Callable[[], None]:
         @functools.wraps(fn)
         def main() -> None:
             root = repo_root()
             try:
-                fn(load_params(root / "params.yaml"), root)
+                fn(stage_params(name, sections, root / "params.yaml"), root)
             except USER_ERRORS as exc:
                 if os.environ.get("TRUSTIR_DEBUG"):
                     traceback.print_exc()
                 print(f"trustir {name}: error: {exc}", file=sys.stderr)
                 sys.exit(1)
 
+        main.sections = tuple(sections)  # type: ignore[attr-defined]
         return main
 
     return deco
+
+
+def stage_params(name: str, sections: Sequence[type[Section]], path: Path) -> ParamsView:
+    """The declared ``sections`` of the params file at ``path``, validated, for stage ``name``."""
+    return load_sections(read_params_file(path), sections, origin=path.name, stage=name)

@@ -28,7 +28,7 @@ from trustir.annotate.authority_parse import (
 )
 from trustir.annotate.authority_prompts import Item, item_block
 from trustir.annotate.authority_run import run_judge
-from trustir.authority.params import JUDGE_NAMES
+from trustir.authority.params import AuthorityParams
 from trustir.llm.base import Generation, LLMBackend, Usage
 from trustir.llm.ledger import Ledger
 from trustir.llm.store import LabelStore
@@ -157,7 +157,8 @@ def toy_task(text: bool) -> JudgeTask:
 
 
 def test_judge_names_match_the_registry():
-    assert sorted(JUDGE_NAMES) == AUTHORITY_JUDGES.names()
+    # the default runs every registered judge
+    assert sorted(AuthorityParams().judges) == AUTHORITY_JUDGES.names()
 
 
 @pytest.mark.parametrize("name", AUTHORITY_JUDGES.names())
@@ -218,7 +219,7 @@ def test_pair_judges_reduce_by_hand():
 
 # -- the real scoring path on a tiny model: "10" is teacher-forced ------------------------------
 def test_ten_point_scale_scores_the_two_token_option(tmp_path: Path):
-    from trustir.llm.hf import HFBackend
+    from trustir.llm.backends.hf import HFBackend
     from trustir.llm.testing import build_tiny_model
 
     backend = HFBackend(model=str(build_tiny_model(tmp_path / "tiny")), device="cpu")
@@ -352,8 +353,8 @@ def test_parser_version_is_in_every_key():
 def test_p1_through_a_real_server_listing_no_option_continues_with_errors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    from trustir.llm.hf import HFBackend
-    from trustir.llm.openai import OpenAIBackend
+    from trustir.llm.backends.hf import HFBackend
+    from trustir.llm.backends.openai import OpenAIBackend
     from trustir.llm.server import serving
     from trustir.llm.testing import build_tiny_model
 

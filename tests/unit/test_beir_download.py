@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from trustir.config import DataParams
 from trustir.sources import beir
 from trustir.sources.beir import (
     MARKER,
@@ -26,6 +25,7 @@ from trustir.sources.beir import (
     load_beir,
     parse_checksum,
 )
+from trustir.sources.params import DataParams
 from trustir.sources.registry import SOURCES
 
 TINY = Path(__file__).resolve().parents[1] / "fixtures" / "beir_tiny"

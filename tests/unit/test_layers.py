@@ -116,12 +116,8 @@ def test_evaluate_is_below_report():
     assert "evaluate" in graph["report"]  # report tables are built from evaluate's measures
 
 
-def test_no_package_cycle_but_configs_own():
-    # config.py -> area params edges are removed by the params composition (issue 12 part 4,
-    # first bullet, done on its own branch); once merged, this set is empty and goes.
-    config_edges = {"authority", "llm", "multitask", "ranking", "retrieval"}
+def test_no_package_cycle():
     graph = area_graph()
-    graph["config"] = graph.get("config", set()) - config_edges
     assert cycles(graph) == []
 
 

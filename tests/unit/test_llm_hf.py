@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trustir.llm import LLMParams, make_backend
-from trustir.llm.hf import HFBackend, common_prefix_len
+from trustir.llm.backends.hf import HFBackend, common_prefix_len
+from trustir.llm.config import LLMParams, make_backend
 from trustir.llm.testing import build_tiny_model
 
 SYSTEM = {"role": "system", "content": "You grade how relevant a document is to a query, 0 to 3."}

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from trustir.llm import LLMParams, Usage, make_backend, read_ledger
-from trustir.llm.ledger import Ledger
+from trustir.llm.base import Usage
+from trustir.llm.config import LLMParams, make_backend
+from trustir.llm.ledger import Ledger, read_ledger
 
 
 class FakeBackend:

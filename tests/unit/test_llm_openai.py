@@ -20,16 +20,10 @@ import numpy as np
 import pytest
 import requests
 
-from trustir.llm import (
-    LLMConnectionError,
-    LLMError,
-    LLMHTTPError,
-    LLMParams,
-    LLMTimeoutError,
-    make_backend,
-)
-from trustir.llm.hf import HFBackend
-from trustir.llm.openai import OpenAIBackend
+from trustir.llm.backends.hf import HFBackend
+from trustir.llm.backends.openai import OpenAIBackend
+from trustir.llm.base import LLMConnectionError, LLMError, LLMHTTPError, LLMTimeoutError
+from trustir.llm.config import LLMParams, make_backend
 from trustir.llm.server import serving
 from trustir.llm.testing import build_tiny_model
 
@@ -210,7 +204,7 @@ def test_a_reply_without_content_is_a_failed_call_not_an_empty_answer(
 
 
 def test_a_listed_token_without_logprob_is_nan_and_no_label(fake: tuple[str, Script]) -> None:
-    from trustir.annotate import get_judge
+    from trustir.annotate.base import get_judge
 
     url, script = fake
     step = {

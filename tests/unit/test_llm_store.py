@@ -14,7 +14,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from trustir.llm import LABELS, LabelStore, Ledger, compute_missing, label_key, template_hash
+from trustir.llm.ledger import Ledger
+from trustir.llm.store import LABELS, LabelStore, compute_missing, label_key, template_hash
 
 BASE = {"model": "m@rev1", "prompt": template_hash("Grade {doc} for {query}", ["0", "1"])}
 DECODING = {"method": "score", "options": ["0", "1"]}

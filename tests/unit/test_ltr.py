@@ -10,7 +10,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from trustir.config import ParamsError, parse_params
+from trustir.config import ParamsError
+from trustir.params import parse_params
 from trustir.ranking.buckets import bucket_edges, famol_weight, frequency_buckets
 from trustir.ranking.features import FEATURES, FeatureSources, build_features, feature_names
 from trustir.ranking.labels import plan_queries

@@ -7,13 +7,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from trustir.config import parse_params
 from trustir.evaluate.measures import (
     evaluate_run,
     evaluation_qrels,
     min_rel_for,
     parse_measures,
 )
+from trustir.params import parse_params
 from trustir.retrieval.runs import rank_run
 
 QRELS = pl.DataFrame(

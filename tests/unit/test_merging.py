@@ -11,9 +11,12 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from trustir.merging import MERGES, MergeSpec, merge_checkpoints, merge_state_dicts
+from trustir.merging.base import MERGES
 from trustir.merging.dare import keep_mask
+from trustir.merging.spec import MergeSpec
 from trustir.merging.spherical import karcher_coefficients, slerp_coefficients
+from trustir.merging.state import merge_state_dicts
+from trustir.merging.stream import merge_checkpoints
 from trustir.merging.ties import magnitude_threshold
 
 

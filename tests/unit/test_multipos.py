@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from trustir.config import Params, parse_params
+from trustir.params import Params, parse_params
 from trustir.retrieval.multipos import (
     BASELINE_ROW,
     Scores,
@@ -157,7 +157,7 @@ def test_variant_params_take_the_loss_and_its_options() -> None:
     assert variant_train_params(mp, "summarglh").loss_options == {}
     with pytest.raises(ValueError, match="unknown loss 'nope'"):
         parse_params({"multipos": {"losses": ["nope"]}})
-    with pytest.raises(ValueError, match="unknown regime 'crowd'"):
+    with pytest.raises(ValueError, match="multipos.regimes: unknown label regime 'crowd'"):
         parse_params({"multipos": {"regimes": ["crowd"]}})
 
 

@@ -8,12 +8,14 @@ import json
 import polars as pl
 import pytest
 
-from trustir.config import ParamsError, parse_params
+from trustir.config import ParamsError
+from trustir.merging.base import MERGES
 from trustir.multitask.evaluate import RowResult
-from trustir.multitask.params import BoomParams, merge_names
+from trustir.multitask.params import BoomParams
 from trustir.multitask.report import boom_table, column, report_markdown, retrain_row
 from trustir.multitask.schedules import SCHEDULES, sequential, set_batches, shuffle, two_stage
 from trustir.multitask.training import sample_sets, schedule_summary
+from trustir.params import parse_params
 from trustir.report import Provenance
 
 SETS = {
@@ -85,7 +87,7 @@ def test_sample_sets_draw_a_share_without_replacement():
 
 def test_params_validate_names_and_consistency():
     assert BoomParams() == parse_params({}).boom
-    assert merge_names() == ["dare", "linear", "multislerp", "slerp", "task_arithmetic", "ties"]
+    assert MERGES.names() == ["dare", "linear", "multislerp", "slerp", "task_arithmetic", "ties"]
     bad = {
         "tasks": ["qa", "nope"],
         "ood": ["qa"],

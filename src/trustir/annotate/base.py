@@ -13,7 +13,7 @@ from trustir.annotate.options import UnscoredOptions, expected_value
 from trustir.llm.store import template_hash
 from trustir.registry import Registry
 
-JUDGES: Registry[type[Judge]] = Registry("judge")
+JUDGES: Registry[type[Judge]] = Registry("judge", autoload="trustir.annotate.judges")
 
 
 @dataclass(frozen=True)
@@ -95,3 +95,8 @@ def first_option(reply: str, options: Sequence[str]) -> str | None:
         if text.startswith(o) and (len(text) == len(o) or not text[len(o)].isalnum()):
             return opt
     return None
+
+
+def get_judge(name: str) -> Judge:
+    """A new instance of the registered judge called ``name``."""
+    return JUDGES.get(name)()

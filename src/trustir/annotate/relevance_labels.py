@@ -9,10 +9,11 @@ from typing import Any
 
 import polars as pl
 
-from trustir.annotate import get_judge, judge_pairs
 from trustir.annotate.agreement import agreement
+from trustir.annotate.base import get_judge
+from trustir.annotate.params import AnnotateParams
 from trustir.annotate.pool import pool_candidates, select_queries
-from trustir.config import AnnotateParams
+from trustir.annotate.run import judge_pairs
 from trustir.llm.config import LLMParams, make_backend
 from trustir.llm.ledger import Ledger
 from trustir.llm.store import LabelStore

@@ -1,22 +1,13 @@
-"""Typed ``authority`` params (P1 AuthorityBench), light to import (no torch, no polars)."""
+"""Typed ``authority`` params (P1 AuthorityBench); bench and judge names are checked against
+their registries (``trustir.authority.sources``, ``trustir.annotate.authority``: no torch)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from trustir.section import Section
-
-JUDGE_NAMES = (
-    "point/point_score",
-    "point/verbal",
-    "pair/preference",
-    "pair/point_score",
-    "list/permutation",
-    "list/point_score",
-)
-BENCH_NAMES = ("world-domains", "world-entities", "tranco", "majestic", "moz", "mace", "popqa")
 
 
 class PageRankParams(Section):
@@ -74,11 +65,20 @@ class RagAuthParams(Section):
 class AuthorityParams(Section):
     """AuthorityBench (P1): benches x judges x with/without page text, and RAGAuth."""
 
+    section_name: ClassVar[str] = "authority"
+
     #: world-domains | world-entities (the mini-world of `data`) | tranco | majestic | moz
     #: (real domain lists, names only) | mace | popqa (real entities)
     benches: list[str] = ["world-domains", "world-entities"]
     #: <judge>/<format> (trustir.annotate.authority)
-    judges: list[str] = list(JUDGE_NAMES)
+    judges: list[str] = [
+        "point/point_score",
+        "point/verbal",
+        "pair/preference",
+        "pair/point_score",
+        "list/permutation",
+        "list/point_score",
+    ]
     #: judge without page text (notext) and with it (text; benches without text skip it)
     text: list[Literal["notext", "text"]] = ["notext", "text"]
     #: ground-truth levels and the rating scale of the judges: 5 or 10 points
@@ -96,15 +96,16 @@ class AuthorityParams(Section):
 
     @model_validator(mode="after")
     def _known(self) -> AuthorityParams:
-        for kind, names, known in (
-            ("bench", self.benches, BENCH_NAMES),
-            ("judge", self.judges, JUDGE_NAMES),
+        from trustir.annotate.authority import AUTHORITY_JUDGES
+        from trustir.authority.sources import BENCHES
+
+        for key, names, registry in (
+            ("benches", self.benches, BENCHES),
+            ("judges", self.judges, AUTHORITY_JUDGES),
         ):
-            for n in names:
-                if n not in known:
-                    raise ValueError(f"unknown {kind} {n!r}; known: {', '.join(known)}")
+            registry.check(names, f"authority.{key}")
             if len(set(names)) != len(names) or not names:
-                raise ValueError(f"{kind}s must be distinct and at least one")
+                raise ValueError(f"authority.{key} must be distinct and at least one")
         if self.sample.easy_gap > self.levels - 1:
             raise ValueError(f"sample.easy_gap {self.sample.easy_gap} exceeds levels - 1")
         return self

@@ -22,7 +22,7 @@ from trustir.registry import Registry
 Prompt = str | Sequence[Mapping[str, str]]
 
 #: Backend classes by name (``hf``, ``openai``); each has ``from_params(LLMParams)``.
-BACKENDS: Registry[type[LLMBackend]] = Registry("llm backend")
+BACKENDS: Registry[type[LLMBackend]] = Registry("llm backend", autoload="trustir.llm.backends")
 
 
 class LLMError(RuntimeError):

@@ -8,7 +8,7 @@ never appear here: ``api_key_env`` is the *name* of the environment variable hol
 from __future__ import annotations
 
 import functools
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -19,7 +19,11 @@ from trustir.section import Section
 class LLMParams(Section):
     """One LLM: which backend, which model, how to batch and decode, how to reach it."""
 
-    backend: Literal["hf", "openai"] = "hf"
+    section_name: ClassVar[str] = "llm"
+
+    #: a registered backend (``trustir.llm.backends``): hf | openai. Checked when the backend is
+    #: built and by ``trustir.params.Params`` (checking it here would import torch everywhere).
+    backend: str = "hf"
     #: hf: "smollm2" (packaged, default), a Hugging Face id or a local directory;
     #: openai: the model name the endpoint serves.
     model: str = "smollm2"
@@ -67,12 +71,6 @@ class LLMParams(Section):
         return self
 
 
-def _register_builtin() -> None:
-    """Import the built-in backends (each registers itself); torch loads only when used."""
-    import trustir.llm.hf  # noqa: F401
-    import trustir.llm.openai  # noqa: F401
-
-
 def make_backend(params: LLMParams | None = None, cached: bool = True) -> LLMBackend:
     """The backend ``params`` describe; ``cached`` shares one loaded model per distinct params."""
     params = params or LLMParams()
@@ -80,7 +78,7 @@ def make_backend(params: LLMParams | None = None, cached: bool = True) -> LLMBac
 
 
 def _make(params: LLMParams) -> LLMBackend:
-    _register_builtin()
+    BACKENDS.check(params.backend, "llm.backend")  # a ValueError: a user error in a stage
     return BACKENDS.get(params.backend).from_params(params)  # type: ignore[attr-defined]
 
 

@@ -313,7 +313,7 @@ def serving(backend: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[st
 
 def main(argv: list[str] | None = None) -> int:
     """``trustir serve-llm``: load a model and serve it until interrupted."""
-    from trustir.llm.hf import HFBackend
+    from trustir.llm.backends.hf import HFBackend
 
     p = argparse.ArgumentParser(
         prog="trustir serve-llm",

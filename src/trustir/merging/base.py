@@ -144,7 +144,7 @@ def resolve_weights(weights: Sequence[float] | None, n: int) -> list[float]:
     return w
 
 
-MERGES: Registry[MergeMethod] = Registry("merge method")
+MERGES: Registry[MergeMethod] = Registry("merge method", autoload="trustir.merging")
 
 
 def register_merge(

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trustir.config import Params
 from trustir.io.atomic import write_json
 from trustir.multitask.data import Task, corpus_texts, read_tasks, task_eval_set, train_queries
 from trustir.multitask.evaluate import RowResult, score_tasks, timed
@@ -27,6 +26,7 @@ from trustir.multitask.params import BoomParams
 from trustir.multitask.training import sample_sets, schedule_batches, train_on_batches
 
 if TYPE_CHECKING:
+    from trustir.params import Params
     from trustir.retrieval.multipos import EvalSet
     from trustir.retrieval.train import TrainQuery
 
@@ -141,7 +141,8 @@ def merge_models(
     models: list[Path], out_dir: Path, method: str, ctx: Context, **spec: Any
 ) -> tuple[Path, float]:
     """Stream-merge ``models`` into ``out_dir`` with ``method`` (base: the start model)."""
-    from trustir.merging import MergeSpec, merge_checkpoints
+    from trustir.merging.spec import MergeSpec
+    from trustir.merging.stream import merge_checkpoints
 
     base = base_checkpoint(ctx.bp.train.model, out_dir.parent)
     merge_spec = MergeSpec(method, **spec)

@@ -22,9 +22,9 @@ from trustir.retrieval.bm25 import document_texts
 from trustir.sources.subset import stable_order
 
 if TYPE_CHECKING:
-    from trustir.config import DataParams
     from trustir.retrieval.multipos import EvalSet
     from trustir.retrieval.train import TrainQuery
+    from trustir.sources.params import DataParams
     from trustir.sources.world.tasks import TaskSet
 
 TABLES = ("queries", "corpus", "qrels", "negatives")

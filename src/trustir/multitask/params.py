@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-import pkgutil
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -13,23 +11,14 @@ from trustir.section import Section
 
 #: the task families of the mini-world's ``tasks`` facet (trustir.sources.world.tasks.FAMILIES).
 TASK_FAMILIES = ("qa", "dupq", "claim", "title", "etype")
-#: batch schedules (trustir.multitask.schedules.SCHEDULES).
-SCHEDULE_NAMES = ("shuffle", "sequential", "two_stage")
-#: modules of trustir.merging that are not merge methods.
-_NOT_METHODS = {"base", "spec", "state", "stream", "spherical"}
 
 
-def merge_names() -> list[str]:
-    """Registered merge methods, without importing torch: one module per method (DESIGN.md)."""
-    spec = importlib.util.find_spec("trustir.merging")
-    paths = list(spec.submodule_search_locations or []) if spec else []
-    return sorted(m.name for m in pkgutil.iter_modules(paths) if m.name not in _NOT_METHODS)
+def _check_method(names: str | list[str], where: str) -> None:
+    """Merge method names must be registered (``MERGES`` imports torch: every stage that reads
+    ``boom`` trains or merges models, but ``multitask_tasks``, which reads only its task lists)."""
+    from trustir.merging.base import MERGES
 
-
-def _check_method(name: str, where: str) -> None:
-    known = merge_names()
-    if name not in known:
-        raise ValueError(f"{where}: unknown merge method {name!r}; known: {', '.join(known)}")
+    MERGES.check(names, where)
 
 
 class MergeParams(Section):
@@ -57,8 +46,7 @@ class MergeParams(Section):
     def _known(self) -> MergeParams:
         if not self.methods:
             raise ValueError("merge.methods must name at least one method")
-        for m in [*self.methods, *self.options]:
-            _check_method(m, "merge")
+        _check_method([*self.methods, *self.options], "merge")
         return self
 
 
@@ -103,6 +91,8 @@ class IncrementalParams(Section):
 class BoomParams(Section):
     """Multi-task embedding training and model merging (P5) on the world's task families."""
 
+    section_name: ClassVar[str] = "boom"
+
     #: in-domain task families (trained on and evaluated), in schedule order.
     tasks: list[str] = ["qa", "dupq", "title", "etype"]
     #: held-out families: evaluated only (out-of-domain).
@@ -112,7 +102,7 @@ class BoomParams(Section):
     #: at most this many training queries per task (a seeded, stable choice); null = all.
     max_train_per_task: int | None = Field(12, gt=0)
     #: the ``multitask`` matrix: batch schedules (shuffle | sequential | two_stage).
-    schedules: list[str] = list(SCHEDULE_NAMES)
+    schedules: list[str] = ["shuffle", "sequential", "two_stage"]
     #: two_stage: the tasks of the first stage (the rest follow).
     two_stage_first: list[str] = ["qa", "title"]
     #: the measure of every column (an ir_measures name).
@@ -149,9 +139,9 @@ class BoomParams(Section):
             raise ValueError(
                 f"boom.ood overlaps boom.tasks: {sorted(set(self.tasks) & set(self.ood))}"
             )
-        for name in self.schedules:
-            if name not in SCHEDULE_NAMES:
-                raise ValueError(f"unknown schedule {name!r}; known: {', '.join(SCHEDULE_NAMES)}")
+        from trustir.multitask.schedules import SCHEDULES
+
+        SCHEDULES.check(self.schedules, "boom.schedules")
         if "shuffle" not in self.schedules:
             raise ValueError("boom.schedules must include shuffle (BOOM and retrain compare to it)")
         first = set(self.two_stage_first)

@@ -12,19 +12,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 from tqdm.auto import tqdm
 
-from trustir.config import Params
 from trustir.evaluate.measures import evaluate_run, evaluation_qrels
 from trustir.ranking.buckets import bucket_edges, famol_weight
 from trustir.ranking.features import FeatureSources, build_features, feature_names
 from trustir.ranking.inputs import fetched
 from trustir.ranking.params import BUCKETS, LtrParams
-from trustir.ranking.rankers import RANKERS
+from trustir.ranking.rankers.base import RANKERS
 from trustir.ranking.supervision import (
     LabelledSet,
     NoTrainingData,
@@ -33,6 +32,9 @@ from trustir.ranking.supervision import (
     train_ranker,
 )
 from trustir.tables import read_tables
+
+if TYPE_CHECKING:
+    from trustir.params import Params
 
 MEASURE = "nDCG@10"
 BASELINE = "bm25/none"

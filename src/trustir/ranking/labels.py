@@ -15,8 +15,8 @@ from typing import Any
 
 import polars as pl
 
+from trustir.annotate.params import AnnotateParams
 from trustir.annotate.relevance_labels import grade_expr, judge_with_params
-from trustir.config import AnnotateParams
 from trustir.llm.config import LLMParams
 from trustir.ranking.params import BUCKETS, LlmLabelParams
 from trustir.retrieval.bm25 import document_texts

@@ -7,16 +7,11 @@ buckets: ``ltr.labels``) and ``ltr`` (features, rankers, supervision, evaluation
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from trustir.section import Section
-
-#: supervision names (``trustir.ranking.supervision``): one source, a schedule, or FAMOL.
-SUPERVISIONS = ("click", "llm", "click_then_llm", "llm_then_click", "famol")
-RANKER_NAMES = ("lambdamart", "mlp-listnet", "mlp-approxndcg")
-CLICK_MODEL_NAMES = ("ctr", "pbm", "ubm", "sdbn")
 
 
 class ClickLogParams(Section):
@@ -57,7 +52,8 @@ class ClickLogParams(Section):
 class ClickModelParams(Section):
     """Click models fitted on the log (``trustir.ranking.clickmodels``) and their evaluation."""
 
-    models: list[str] = list(CLICK_MODEL_NAMES)
+    #: registered click models (``trustir.ranking.clickmodels``).
+    models: list[str] = ["ctr", "pbm", "ubm", "sdbn"]
     #: the first share of each query's sessions (in log order) feeds the click *features*
     #: and is the click models' held-out test set; the rest fits the click models (labels).
     feature_share: float = Field(0.5, gt=0, lt=1)
@@ -73,11 +69,9 @@ class ClickModelParams(Section):
 
     @model_validator(mode="after")
     def _known(self) -> ClickModelParams:
-        for m in self.models:
-            if m not in CLICK_MODEL_NAMES:
-                raise ValueError(
-                    f"unknown click model {m!r}; known: {', '.join(CLICK_MODEL_NAMES)}"
-                )
+        from trustir.ranking.clickmodels.base import CLICK_MODELS
+
+        CLICK_MODELS.check(self.models, "clicks.models")
         qs = self.grade_quantiles
         if not qs or any(not 0 < q < 1 for q in qs) or qs != sorted(qs):
             raise ValueError(f"grade_quantiles must increase within (0, 1), got {qs}")
@@ -149,6 +143,8 @@ class FamolParams(Section):
 class LtrParams(Section):
     """P8: click log, click models, LLM labels, rankers x supervision, frequency buckets."""
 
+    section_name: ClassVar[str] = "ltr"
+
     log: ClickLogParams = ClickLogParams()
     clicks: ClickModelParams = ClickModelParams()
     buckets: BucketParams = BucketParams()
@@ -159,8 +155,10 @@ class LtrParams(Section):
     click_model: str = "pbm"
     #: include the click-log features (CTR, impressions from the feature share of the log).
     click_features: bool = True
-    rankers: list[str] = list(RANKER_NAMES)
-    supervisions: list[str] = list(SUPERVISIONS)
+    #: registered rankers (``trustir.ranking.rankers``).
+    rankers: list[str] = ["lambdamart", "mlp-listnet", "mlp-approxndcg"]
+    #: supervisions (``trustir.ranking.supervision``): one source, a schedule, or FAMOL.
+    supervisions: list[str] = ["click", "llm", "click_then_llm", "llm_then_click", "famol"]
     #: schedules: the first source's share of the boosting rounds / epochs.
     schedule_share: float = Field(0.5, gt=0, lt=1)
     famol: FamolParams = FamolParams()
@@ -173,10 +171,12 @@ class LtrParams(Section):
     @field_validator("rankers", "supervisions")
     @classmethod
     def _known_names(cls, names: list[str], info: ValidationInfo) -> list[str]:
-        known = RANKER_NAMES if info.field_name == "rankers" else SUPERVISIONS
-        bad = [n for n in names if n not in known]
-        if bad or not names:
-            raise ValueError(f"unknown or empty {bad}; known: {', '.join(known)}")
+        from trustir.ranking.rankers.base import RANKERS
+        from trustir.ranking.supervision import SUPERVISIONS
+
+        if not names:
+            raise ValueError("must name at least one")
+        (RANKERS if info.field_name == "rankers" else SUPERVISIONS).check(names)
         return names
 
     @model_validator(mode="after")

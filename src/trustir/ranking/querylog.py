@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from trustir.io.clicklog import read_yandex_condensed
 from trustir.paths import resolve_data_path
 from trustir.ranking.buckets import frequency_buckets
-from trustir.ranking.clickmodels import CLICK_MODELS, ClickModel, Sessions
+from trustir.ranking.clickmodels.base import CLICK_MODELS, ClickModel, Sessions
 from trustir.ranking.clickmodels.evaluate import log_likelihood, per_query, perplexity, recovery
 from trustir.ranking.params import LtrParams
 from trustir.report import Provenance, Table

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from trustir.config import EvaluateParams
 from trustir.evaluate.measures import evaluate_run, evaluation_qrels, min_rel_for
+from trustir.evaluate.params import EvaluateParams
 from trustir.report import Provenance, Table, per_query_rows
 
 

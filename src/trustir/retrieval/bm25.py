@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from trustir.config import Bm25Params
+from trustir.retrieval.params import Bm25Params
 from trustir.retrieval.runs import run_from_topk
 
 

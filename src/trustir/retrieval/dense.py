@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from trustir.config import DenseParams
 from trustir.retrieval.bm25 import document_texts
 from trustir.retrieval.encoders import Encoder
+from trustir.retrieval.params import DenseParams
 from trustir.retrieval.runs import run_from_topk
 
 

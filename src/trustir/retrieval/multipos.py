@@ -20,15 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from trustir.config import DenseParams, MultiposParams, Params
 from trustir.evaluate.measures import evaluate_run, evaluation_qrels, min_rel_for
 from trustir.io.atomic import write_json, write_parquet
+from trustir.retrieval.params import DenseParams
 from trustir.retrieval.regimes import llm_source_of, positives_for_regime, positives_from
-from trustir.retrieval.train_params import TrainParams
+from trustir.retrieval.train_params import MultiposParams, TrainParams
 from trustir.schema import QRELS
 from trustir.sources.subset import stable_order
 
 if TYPE_CHECKING:
+    from trustir.params import Params
     from trustir.retrieval.train import TrainPhase
 
 #: the row of the untrained model in the multipos tables.

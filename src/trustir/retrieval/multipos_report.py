@@ -7,12 +7,16 @@ only, not the ``train_retriever`` matrix (its import closure leaves this module 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
-from trustir.config import Params
 from trustir.evaluate.measures import min_rel_for
 from trustir.report import Provenance, Table, per_query_rows
 from trustir.retrieval.multipos import BASELINE_ROW, EvalSet, Scores, row_name
+
+if TYPE_CHECKING:
+    from trustir.params import Params
 
 
 def multipos_table(

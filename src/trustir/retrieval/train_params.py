@@ -1,8 +1,10 @@
-"""Typed retriever-training params (P3, reused by BOOM), light to import (no torch at load)."""
+"""Typed retriever-training params: ``TrainParams`` (P3, reused by BOOM) and the ``multipos``
+section (P3). Loss names are checked against ``LOSSES``, which imports torch: every stage that
+reads these sections trains or scores an encoder anyway."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -42,20 +44,60 @@ class TrainParams(Section):
 
     @model_validator(mode="after")
     def _known_loss(self) -> TrainParams:
-        known = loss_names()
-        if self.loss not in known:
-            raise ValueError(f"unknown loss {self.loss!r}; known: {', '.join(known)}")
+        from trustir.retrieval.losses.base import LOSSES
+
+        LOSSES.check(self.loss, "loss")
         return self
 
 
-def loss_names() -> list[str]:
-    """Names of the registered losses, without importing torch: one module per loss (DESIGN.md).
+class MultiposParams(Section):
+    """Multi-positive retriever training (P3): a loss x label-regime grid, each variant trained
+    from ``train.model`` and scored on the test queries against ``train.model`` untrained."""
 
-    The loss options are checked against the loss itself when the trainer starts.
-    """
-    import importlib.util
-    import pkgutil
+    section_name: ClassVar[str] = "multipos"
 
-    spec = importlib.util.find_spec("trustir.retrieval.losses")
-    paths = list(spec.submodule_search_locations or []) if spec else []
-    return sorted(m.name for m in pkgutil.iter_modules(paths) if m.name != "base")
+    #: the ``train_retriever`` matrix: every loss (``trustir.retrieval.losses``) under every
+    #: label regime (human | llm | mixed | curriculum, ``trustir.retrieval.regimes``).
+    losses: list[str] = ["infonce", "rand1lh", "jointlh", "summarglh", "lsepair"]
+    regimes: list[str] = ["human", "llm"]
+    #: per-loss options, e.g. ``lsepair: {negatives: max}``; a loss not named takes its defaults.
+    loss_options: dict[str, dict[str, Any]] = {
+        "jointlh": {"normalize": True},
+        "lsepair": {"negatives": "all", "positives": "all"},
+    }
+    #: mixed: the share of training queries that take their LLM positives (the rest human).
+    mixed_ratio: float = Field(0.5, ge=0, le=1)
+    #: curriculum: the share of the epochs on LLM labels before the human ones.
+    curriculum_share: float = Field(0.5, gt=0, lt=1)
+    #: the ``llm:<model>`` qrels source of the annotate stage; null = the only one present.
+    llm_source: str | None = None
+    #: train every regime on the same queries: those with both a human and an LLM positive (so
+    #: regimes differ by their labels only); false = each regime on every query it has labels for.
+    same_queries: bool = True
+    #: at most this many training queries (a seeded, stable choice); null = all.
+    max_train_queries: int | None = Field(32, gt=0)
+    #: hard negatives: skip this many top BM25 ranks (often unlabelled relevant documents).
+    skip_top: int = Field(3, ge=0)
+    #: training settings; ``loss``/``loss_options`` are set per variant from the two keys above.
+    train: TrainParams = TrainParams(
+        batch_size=8, max_length=128, lr=1e-4, max_positives=3, hard_negatives=1, epochs=1
+    )
+    #: evaluation on a subset (for speed): at most this many test queries (seeded, stable)...
+    eval_max_queries: int | None = Field(30, gt=0)
+    #: ...against their relevant documents, their top ``eval_pool_depth`` BM25 documents (hard
+    #: distractors) and a seeded corpus sample up to this many documents (qrels restricted to
+    #: the subset); null = the whole corpus.
+    eval_max_docs: int | None = Field(400, gt=0)
+    eval_pool_depth: int = Field(10, ge=0)
+    eval_seed: int = 13
+
+    @model_validator(mode="after")
+    def _known_names(self) -> MultiposParams:
+        from trustir.retrieval.losses.base import LOSSES
+        from trustir.retrieval.regimes import REGIMES
+
+        LOSSES.check([*self.losses, *self.loss_options], "multipos")
+        REGIMES.check(self.regimes, "multipos.regimes")
+        if not self.losses or not self.regimes:
+            raise ValueError("losses and regimes must each name at least one")
+        return self

@@ -27,9 +27,9 @@ import requests
 from tqdm.auto import tqdm
 
 from trustir import __version__
-from trustir.config import DataParams
 from trustir.io.beir import find_beir_root, read_beir
 from trustir.paths import cache_dir
+from trustir.sources.params import DataParams
 from trustir.sources.registry import SOURCES
 from trustir.sources.subset import subset
 

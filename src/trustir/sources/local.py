@@ -6,9 +6,9 @@ from pathlib import Path
 
 import polars as pl
 
-from trustir.config import DataParams
 from trustir.io.beir import read_beir
 from trustir.paths import resolve_data_path
+from trustir.sources.params import DataParams
 from trustir.sources.registry import SOURCES
 from trustir.sources.subset import subset
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 
-from trustir.config import DataParams
+from trustir.sources.params import DataParams
 from trustir.sources.registry import SOURCES
 
 

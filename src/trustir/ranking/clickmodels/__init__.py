@@ -3,10 +3,10 @@
 ``CLICK_MODELS.get(name)(prior=(a, b), iterations=n).fit(Sessions.from_frame(df))``, then
 ``.relevance()`` (query_id, doc_id, relevance, impressions) and ``.click_probs(sessions)``;
 ``evaluate`` has log-likelihood, perplexity and relevance recovery.
-Adding a model: one module with ``@register_click_model(name)`` and one import line here.
+Adding a model: one module here with ``@register_click_model(name)``; ``CLICK_MODELS`` loads
+every module of this package on first use.
 """
 
-from trustir.ranking.clickmodels import ctr, pbm, sdbn, ubm  # noqa: F401
 from trustir.ranking.clickmodels.base import (
     CLICK_MODELS,
     ClickModel,

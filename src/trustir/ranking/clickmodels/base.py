@@ -187,7 +187,9 @@ class ClickModel:
 
 
 ClickModelFactory = Callable[..., ClickModel]
-CLICK_MODELS: Registry[ClickModelFactory] = Registry("click model")
+CLICK_MODELS: Registry[ClickModelFactory] = Registry(
+    "click model", autoload="trustir.ranking.clickmodels"
+)
 
 
 def register_click_model(name: str) -> Callable[[type[ClickModel]], type[ClickModel]]:

@@ -33,7 +33,7 @@ class Ranker(Protocol):
 
 
 #: name -> factory taking the ``ltr`` params section (``trustir.ranking.params.LtrParams``).
-RANKERS: Registry[Callable[..., Ranker]] = Registry("ranker")
+RANKERS: Registry[Callable[..., Ranker]] = Registry("ranker", autoload="trustir.ranking.rankers")
 
 
 def check_groups(X: np.ndarray, y: np.ndarray, groups: np.ndarray, weights=None) -> None:

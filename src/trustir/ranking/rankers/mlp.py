@@ -1,5 +1,5 @@
 """The neural ranker of P8: an MLP scorer over standardised features, trained with a listwise
-loss (``trustir.ranking.rankers.losses``) on whole query lists, per-query weighted.
+loss (``trustir.ranking.listwise``) on whole query lists, per-query weighted.
 
 A batch holds ``batch_queries`` lists padded to the longest (masked); its loss is
 sum_q w_q * loss_q / sum_q w_q. Standardisation (mean, std) is fitted on the first ``fit``'s
@@ -31,7 +31,7 @@ class MLPRanker:
     """MLP scorer + listwise loss."""
 
     def __init__(self, params: MLPParams | None = None, loss: str = "listnet") -> None:
-        from trustir.ranking.rankers.losses import LISTWISE_LOSSES
+        from trustir.ranking.listwise import LISTWISE_LOSSES
 
         self.params = params or MLPParams()
         self.loss_name = loss

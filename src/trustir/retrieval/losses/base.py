@@ -32,6 +32,9 @@ class Loss:
     name: str
     fn: LossFn
     positives: PositiveUse
+    #: the loss claims to equal InfoNCE when each query has exactly one positive (checked for
+    #: every registered loss by tests/unit/test_registry_contract.py).
+    reduces_to_infonce: bool = True
 
     def __call__(
         self, scores: Tensor, pos_mask: Tensor, neg_mask: Tensor, **options: Any
@@ -47,14 +50,19 @@ class Loss:
             raise ValueError(f"loss {self.name!r} has no option(s) {unknown}; known: {known}")
 
 
-LOSSES: Registry[Loss] = Registry("loss")
+LOSSES: Registry[Loss] = Registry("loss", autoload="trustir.retrieval.losses")
 
 
-def register_loss(name: str, positives: PositiveUse) -> Callable[[LossFn], LossFn]:
-    """Decorator: record ``fn`` in ``LOSSES`` under ``name``; the plain function is returned."""
+def register_loss(
+    name: str, positives: PositiveUse, reduces_to_infonce: bool = True
+) -> Callable[[LossFn], LossFn]:
+    """Decorator: record ``fn`` in ``LOSSES`` under ``name``; the plain function is returned.
+
+    ``reduces_to_infonce``: on one positive per query the loss equals InfoNCE (every P3 loss
+    does; a loss that does not says False)."""
 
     def deco(fn: LossFn) -> LossFn:
-        LOSSES.register(name)(Loss(name, fn, positives))
+        LOSSES.register(name)(Loss(name, fn, positives, reduces_to_infonce))
         return fn
 
     return deco

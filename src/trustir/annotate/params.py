@@ -1,0 +1,53 @@
+"""The ``annotate`` params section: LLM relevance annotation of pooled candidates (issue 3)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from trustir.section import Section
+
+
+class AnnotateParams(Section):
+    """LLM relevance annotation of pooled candidates (issue 3); the LLM itself is ``llm``."""
+
+    section_name: ClassVar[str] = "annotate"
+
+    #: a registered judge (``trustir.annotate.judges``): relevance (graded 0-3) |
+    #: relevance-binary (yes/no)
+    judge: str = "relevance"
+    #: score = read the label from the options' probabilities; generate = parse the reply
+    mode: Literal["score", "generate"] = "score"
+    #: which queries are annotated: train | test | all; the first max_queries by id
+    split: Literal["train", "test", "all"] = "train"
+    max_queries: int | None = Field(60, gt=0)
+    #: candidates = the union of the top `depth` documents of each run in `runs`
+    depth: int = Field(5, gt=0)
+    runs: list[str] = ["bm25", "dense-minilm"]
+    #: null: an LLM qrel's grade is the judge's label (most probable option). A number: pairs
+    #: whose score (expected grade; P(yes) for binary judges) reaches it become positives
+    #: (grade evaluate.min_rel), the others keep their label capped below min_rel. The default
+    #: suits SmolLM2-135M, whose expected grades sit near 1 (its argmax is almost never >= 2);
+    #: use null with a capable judge model.
+    threshold: float | None = 0.95
+    #: labels committed to the label store every this many items (a killed run resumes)
+    flush_every: int = Field(32, gt=0)
+    #: the label store (SQLite); null = the per-user cache ($TRUSTIR_CACHE/labels)
+    store: str | None = None
+
+    @field_validator("judge")
+    @classmethod
+    def _known_judge(cls, name: str) -> str:
+        from trustir.annotate.base import JUDGES
+
+        JUDGES.check(name)
+        return name
+
+    @model_validator(mode="after")
+    def _judge_supports_mode(self) -> AnnotateParams:
+        from trustir.annotate.base import JUDGES, Judge
+
+        if self.mode == "generate" and JUDGES.get(self.judge).parse is Judge.parse:
+            raise ValueError(f"judge {self.judge!r} cannot parse replies: use mode 'score'")
+        return self
