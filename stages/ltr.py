@@ -5,7 +5,9 @@ in data/ltr/, reports/ltr.md and reports/plots/ltr.png."""
 from pathlib import Path
 
 from trustir.config import Params, non_default
-from trustir.io.atomic import write_json, write_text
+from trustir.io.atomic import write_text
+from trustir.io.runlog import write_run_record
+from trustir.io.stable import write_metrics
 from trustir.ranking import report
 from trustir.ranking.experiment import load_inputs, run_ltr
 from trustir.ranking.inputs import min_rel_of
@@ -26,7 +28,8 @@ def main(params: Params, root: Path) -> None:
     table.save(root / "metrics", root / "data/ltr")
     pairs = report.contrast_pairs(p.rankers, p.supervisions)
     found = report.contrasts(result.per_query, pairs, p.bootstrap, p.seed)
-    write_json({"contrasts": found, **result.info}, root / "data/ltr/info.json")
+    write_metrics({"contrasts": found, **result.info}, root / "data/ltr/info.json")
+    write_run_record(root / "data/ltr", result.run, root)
     clickmodels = load_table(root / "metrics", root / "data/clicks", "clickmodels")
     md = report.report_markdown(table, report.contrast_markdown(found, p.bootstrap), clickmodels)
     write_text(md, root / "reports/ltr.md")

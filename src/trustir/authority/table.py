@@ -22,7 +22,8 @@ from trustir.authority.ragauth import CONDITIONS
 from trustir.report import Provenance, Table
 
 MEASURES = ("spearman", "kendall", "pair_acc", "calls_per_item", "tokens_per_item")
-COST_COLUMNS = {"calls_per_item": False, "tokens_per_item": False, "seconds_per_item": False}
+#: wall seconds are a property of a run, not of a judge: they go to the run ledger (runs/).
+COST_COLUMNS = {"calls_per_item": False, "tokens_per_item": False}
 NO_TEXT_NOTE = (
     "Real domain lists (tranco, majestic, moz) and PopQA are judged from names only: no page "
     "text is available offline. Their ground truth is a rank-based proxy of authority (list "
@@ -92,7 +93,6 @@ def judge_rows(
             "coverage": _round(joined["score"].is_not_null().mean() or 0.0),
             "spearman_ci": [_round(lo), _round(hi)],
             "pair_acc_ci": [_round(plo), _round(phi)],
-            "seconds_per_item": _round(c["seconds"] / n),
             "lists": {k: c[k] for k in ("valid", "repaired", "partial", "invalid")},
         }
         per_pair.append(
@@ -184,11 +184,10 @@ def _cost_table(report: AuthorityReport) -> Table:
         got = acc.setdefault(f"{d['judge']}/{d['text']}", {c: [] for c in COST_COLUMNS})
         got["calls_per_item"].append(cell["calls_per_item"])
         got["tokens_per_item"].append(cell["tokens_per_item"])
-        got["seconds_per_item"].append(d["seconds_per_item"])
     cells = {r: {c: float(sum(v) / len(v)) for c, v in cols.items()} for r, cols in acc.items()}
     return Table(
         name="authority-cost",
-        title="Cost per judged item (mean over benches; calls and tokens billed, wall seconds)",
+        title="Cost per judged item (mean over benches; calls and tokens billed)",
         cells=cells,
         higher_is_better=dict.fromkeys(COST_COLUMNS, False),
         row_label="judge/format/text",

@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import struct
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
@@ -132,7 +131,6 @@ def merge_checkpoints(
     from safetensors import safe_open
     from tqdm.auto import tqdm
 
-    t0 = time.perf_counter()
     files = [checkpoint_file(m) for m in models]
     spec.check(len(files), base is not None)
     base_file = checkpoint_file(base) if base is not None and uses_base_model(spec) else None
@@ -174,7 +172,6 @@ def merge_checkpoints(
             **spec.describe(),
             "models": [str(m) for m in models],
             "base": None if base is None else str(base),
-            "seconds": round(time.perf_counter() - t0, 3),
         }
         (tmp / MERGE_META).write_text(json.dumps(meta, indent=2) + "\n")
         _replace(tmp, out)

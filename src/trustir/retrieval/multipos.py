@@ -22,7 +22,9 @@ import polars as pl
 
 from trustir.config import DenseParams, MultiposParams, Params
 from trustir.evaluate.measures import default_min_rel, evaluate_run, evaluation_qrels
-from trustir.io.atomic import write_json, write_parquet
+from trustir.io.atomic import write_parquet
+from trustir.io.runlog import write_run_record
+from trustir.io.stable import write_metrics
 from trustir.report import Provenance, Table, per_query_rows
 from trustir.retrieval.regimes import llm_source_of, positives_for_regime, positives_from
 from trustir.retrieval.train_params import TrainParams
@@ -182,6 +184,7 @@ class Scores:
     per_query: pl.DataFrame  # query_id, measure, value
     run: pl.DataFrame | None = None  # the dense run over EvalSet.queries
     info: dict[str, Any] = field(default_factory=dict)
+    timing: dict[str, float] = field(default_factory=dict)  # per-run seconds: the run ledger
 
 
 def score_model(
@@ -285,11 +288,11 @@ def train_variant(
         "phases": [{"name": p.name, "queries": len(p.queries), "epochs": p.epochs} for p in phases],
         "steps": result.steps,
         "examples": result.examples,
-        "train_seconds": round(result.seconds, 2),
         "final_loss": result.final_loss,
         "eval": {"queries": ev.queries.height, "documents": ev.corpus.height},
     }
-    return Scores(scores.measures, scores.per_query, scores.run, info)
+    timing = {"train_seconds": round(result.seconds, 2)}
+    return Scores(scores.measures, scores.per_query, scores.run, info, timing)
 
 
 def save_variant(scores: Scores, out_dir: Path) -> None:
@@ -298,7 +301,8 @@ def save_variant(scores: Scores, out_dir: Path) -> None:
     if scores.run is not None:
         write_parquet(scores.run, out_dir / "run.parquet")
     write_parquet(scores.per_query, out_dir / "per_query.parquet")
-    write_json({"measures": scores.measures, **scores.info}, out_dir / "metrics.json")
+    write_metrics({"measures": scores.measures, **scores.info}, out_dir / "metrics.json")
+    write_run_record(out_dir, scores.timing)  # wall seconds: the git-ignored run ledger
 
 
 def load_variant(out_dir: Path) -> Scores:

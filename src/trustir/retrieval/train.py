@@ -390,7 +390,9 @@ def train_biencoder(
         "phases": [
             {"name": ph.name, "queries": len(ph.queries), "epochs": ph.epochs} for ph in phases
         ],
-        "result": {k: v for k, v in asdict(result).items() if k not in ("model_dir", "losses")},
+        "result": {  # no wall seconds: they describe the run, not the model
+            k: v for k, v in asdict(result).items() if k not in ("model_dir", "losses", "seconds")
+        },
     }
     saved = trainer.save(out_dir, meta)
     return TrainResult(
