@@ -13,6 +13,7 @@ from trustir.authority.params import AuthorityParams
 from trustir.llm.config import LLMParams
 from trustir.multitask.params import BoomParams
 from trustir.ranking.params import LtrParams
+from trustir.report.params import ReportParams
 from trustir.retrieval.train_params import TrainParams, loss_names
 from trustir.section import Section
 
@@ -189,6 +190,7 @@ class Params(Section):
     ltr: LtrParams = LtrParams()
     boom: BoomParams = BoomParams()
     authority: AuthorityParams = AuthorityParams()
+    report: ReportParams = ReportParams()
 
 
 class ParamsError(ValueError):
