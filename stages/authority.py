@@ -12,7 +12,8 @@ from trustir.authority.table import (
     report_markdown,
 )
 from trustir.config import Params, non_default
-from trustir.io.atomic import write_json, write_parquet, write_text
+from trustir.io.atomic import write_parquet, write_text
+from trustir.io.stable import write_metrics
 from trustir.report import collect_provenance
 from trustir.stage import stage
 from trustir.tables import read_tables
@@ -28,8 +29,8 @@ def main(params: Params, root: Path) -> None:
     provenance = collect_provenance(root, INPUTS, provenance_params(non_default(params)))
     title = f"AuthorityBench (P1): LLM judges of source authority ({params.llm.model})"
     report = authority_report(truth, judged, answers, provenance, title)
-    report.table.save(root / "metrics", root / "data/authority")
-    write_json(report.details, root / "data/authority/details.json")
+    report.table.set_noise(params.report.settings()).save(root / "metrics", root / "data/authority")
+    write_metrics(report.details, root / "data/authority/details.json")
     write_parquet(report.items, root / "data/authority/items.parquet")
     md = report_markdown(report, truth["benches"])
     write_text(md, root / "reports/authority.md")

@@ -27,7 +27,7 @@ def main(params: Params, root: Path) -> None:
     )
     provenance = collect_provenance(root, INPUTS, non_default(params))
     table = boom_table(rows, params.boom, provenance)
-    table.save(root / "metrics", data / "boom/table")
+    table.set_noise(params.report.settings()).save(root / "metrics", data / "boom/table")
     write_text(report_markdown(table, params.boom), root / "reports/boom.md")
     score_table(table, params.boom).plot(root / "reports/plots/boom.png")
     print(report_markdown(table, params.boom))

@@ -21,7 +21,7 @@ def main(params: Params, root: Path) -> None:
         params.data.source,
         provenance=collect_provenance(root, ["fetch", "index"], non_default(params)),
     )
-    table.save(root / "metrics", root / "data/evaluate")
+    table.set_noise(params.report.settings()).save(root / "metrics", root / "data/evaluate")
     print(table.to_markdown())
 
 

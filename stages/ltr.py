@@ -25,7 +25,7 @@ def main(params: Params, root: Path) -> None:
     )
     notes = report.ltr_notes(result, inputs, p)
     table = report.ltr_table(result.cells, result.per_query, notes, provenance)
-    table.save(root / "metrics", root / "data/ltr")
+    table.set_noise(params.report.settings()).save(root / "metrics", root / "data/ltr")
     pairs = report.contrast_pairs(p.rankers, p.supervisions)
     found = report.contrasts(result.per_query, pairs, p.bootstrap, p.seed)
     write_metrics({"contrasts": found, **result.info}, root / "data/ltr/info.json")

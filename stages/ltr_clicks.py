@@ -18,7 +18,7 @@ def main(params: Params, root: Path) -> None:
     result = run_click_log(fetched(root), params.ltr, params.data.seed, root, provenance)
     tables = {"sessions": result.sessions, "frequencies": result.frequencies, "qrels": result.qrels}
     write_tables(tables, root / "data/clicks")
-    result.table.save(root / "metrics", root / "data/clicks")
+    result.table.set_noise(params.report.settings()).save(root / "metrics", root / "data/clicks")
     print(result.table.to_markdown(provenance=False))
 
 

@@ -34,7 +34,7 @@ def main(params: Params, root: Path) -> None:
     ev = params_eval_set(params, t["corpus"], t["queries"], t["qrels"], bm25)
     provenance = collect_provenance(root, ["fetch", "train_retriever"], non_default(params))
     table = multipos_table(variants, baseline_scores(params, ev), ev, params, provenance)
-    table.save(root / "metrics", root / "data/multipos")
+    table.set_noise(params.report.settings()).save(root / "metrics", root / "data/multipos")
     measure = params.evaluate.measures[0]
     pivot = pivot_table(table, mp.losses, mp.regimes, measure)
     markdown = report_markdown(table, pivot, measure)

@@ -3,7 +3,7 @@ seconds), kept apart from its *results* (issue 20, part 2).
 
 Result files (DVC outputs, ``metrics/*.json``, ``reports/*.md``) hold only figures that a cached
 run and a cold run, or two machines, compute alike. Per-run figures go to
-``runs/<output path>.json`` under the repo root: git ignores ``runs/`` and DVC does not track it,
+``runs/<output path>[.json]`` under the repo root: git ignores ``runs/`` and DVC does not track it,
 so they never change a hash or show in ``git status``. ``trustir.llm.ledger`` also appends every
 LLM run to the label cache's ``ledger.jsonl`` (the history across runs).
 """
@@ -22,7 +22,7 @@ RUNS_DIR = "runs"
 
 def run_record_path(output: str | Path, root: str | Path | None = None) -> Path:
     """Where the run record of ``output`` (a stage's output file or folder) goes:
-    ``<root>/runs/<output relative to root>.json``."""
+    ``<root>/runs/<output relative to root>`` (``.json`` added unless it has it)."""
     base = Path(root).resolve() if root else repo_root(Path(output).parent)
     out = Path(output)
     if out.is_absolute():
@@ -30,7 +30,8 @@ def run_record_path(output: str | Path, root: str | Path | None = None) -> Path:
         rel = out.relative_to(base) if out.is_relative_to(base) else Path(out.name)
     else:
         rel = out
-    return base / RUNS_DIR / f"{rel.as_posix()}.json"
+    name = rel.as_posix() if rel.suffix == ".json" else f"{rel.as_posix()}.json"
+    return base / RUNS_DIR / name
 
 
 def write_run_record(

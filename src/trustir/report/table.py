@@ -52,6 +52,11 @@ class Table:
     noise_settings: Bootstrap = field(default_factory=Bootstrap)
     stored_noise: TableNoise | None = field(default=None, repr=False)  # as saved (load_table)
 
+    def set_noise(self, settings: Bootstrap) -> Table:
+        """Draw the intervals with ``settings`` (a stage passes ``params.report.settings()``)."""
+        self.noise_settings, self.stored_noise = settings, None
+        return self
+
     @property
     def noise(self) -> TableNoise | None:
         """Intervals, n and MDE from the per-query values (rounded as saved); None without."""
