@@ -121,6 +121,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_noise(args: argparse.Namespace) -> int:
+    """Per paper table of the workspace: n, widest 95 % interval, MDE, smoke-sized or not."""
+    from trustir.report.build import noise_summary
+
+    print(noise_summary(repo_root()), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="trustir",
@@ -157,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="seed of the randomization test")
     s.add_argument("--html", help="also write the comparison as a static HTML page here")
     s.set_defaults(fn=_cmd_compare)
+
+    s = sub.add_parser("noise", help=_cmd_noise.__doc__)
+    s.set_defaults(fn=_cmd_noise)
 
     s = sub.add_parser("world", help=_cmd_world.__doc__)
     s.add_argument("out", help="output folder")

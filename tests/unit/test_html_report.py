@@ -81,3 +81,23 @@ def test_page_shows_intervals_n_and_the_smoke_warning(tmp_path: Path):
     assert "n = 3 queries (or items) per cell" in html
     assert "smoke-sized: see the `study` profile" in html
     assert "href='../README.md#noise-in-the-tables'" in html
+
+
+def test_noise_summary_lists_n_and_widest_interval(tmp_path: Path):
+    from trustir.report.build import noise_summary
+
+    per_query = pl.DataFrame(
+        {
+            "row": ["bm25"] * 2,
+            "column": ["nDCG@10"] * 2,
+            "query_id": ["q1", "q2"],
+            "value": [0.0, 1.0],
+        }
+    )
+    Table("retrieval", "t", {"bm25": {"nDCG@10": 0.5}}, per_query=per_query).save(
+        tmp_path / "metrics", tmp_path / "data/evaluate"
+    )
+    text = noise_summary(tmp_path)
+    # two values 0 and 1: resampled means are 0, 0.5 or 1, so the interval is [0, 1]
+    assert "| retrieval | 2 | 1.000 (bm25 / nDCG@10) | nan | no |" in text
+    assert "| multipos | – | not built | – | – |" in text
