@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 import torch
 
+from trustir.io.stable import stable_numbers
 from trustir.retrieval.bm25 import document_texts
 from trustir.retrieval.encoders import Encoder
 from trustir.retrieval.losses import LOSSES, Loss
@@ -346,6 +347,7 @@ class BiEncoderTrainer:
             if not (tmp / "model.safetensors").exists():
                 raise RuntimeError(f"save_pretrained wrote no model.safetensors in {tmp}")
             info = {"params": self.params.model_dump(), **(meta or {})}
+            info = stable_numbers(info)  # e.g. final_loss at 6 significant digits
             (tmp / TRAIN_META).write_text(json.dumps(info, indent=2, default=str) + "\n")
             old = None
             if out_dir.exists():
