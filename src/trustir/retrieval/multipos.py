@@ -24,7 +24,7 @@ from trustir.config import DenseParams, MultiposParams, Params
 from trustir.evaluate.measures import default_min_rel, evaluate_run, evaluation_qrels
 from trustir.io.atomic import write_parquet
 from trustir.io.runlog import write_run_record
-from trustir.io.stable import write_metrics
+from trustir.io.stable import round_values, write_metrics
 from trustir.report import Provenance, Table, per_query_rows
 from trustir.retrieval.regimes import llm_source_of, positives_for_regime, positives_from
 from trustir.retrieval.train_params import TrainParams
@@ -300,7 +300,7 @@ def save_variant(scores: Scores, out_dir: Path) -> None:
     out_dir = Path(out_dir)
     if scores.run is not None:
         write_parquet(scores.run, out_dir / "run.parquet")
-    write_parquet(scores.per_query, out_dir / "per_query.parquet")
+    write_parquet(round_values(scores.per_query), out_dir / "per_query.parquet")
     write_metrics({"measures": scores.measures, **scores.info}, out_dir / "metrics.json")
     write_run_record(out_dir, scores.timing)  # wall seconds: the git-ignored run ledger
 
