@@ -74,7 +74,13 @@ class Revision:
         """Whether ``path`` (relative to the repo root) exists at this revision."""
         if self.rev is None:
             return (self.root / path).exists()
-        return bool(self._fs.exists(path))
+        try:
+            return bool(self._fs.exists(path))
+        except Exception as exc:  # a tracked folder whose listing is in no cache nor remote
+            raise DataUnreachable(
+                f"revision {self.label} ({self.sha[:7]}): cannot list {path} ({type(exc).__name__}"
+                f": {exc}); its DVC-tracked data is in neither the DVC cache nor the default remote"
+            ) from None
 
     def read_bytes(self, path: str) -> bytes:
         """The bytes of ``path`` at this revision (git, then DVC cache, then the DVC remote)."""
