@@ -102,3 +102,15 @@ def test_table_renders_intervals_n_mde_and_smoke_note(tmp_path):
 def test_table_without_per_query_values_states_no_noise():
     t = Table("toy", "Toy", {"a": {"seconds": 1.5}})
     assert t.noise is None and "bootstrap" not in t.to_markdown()
+
+
+def test_mde_leaves_out_row_pairs_equal_on_every_query():
+    cells, pq = _two_rows()
+    copy = pq.filter(pl.col("row") == "a").with_columns(pl.lit("a2").alias("row"))
+    cells = {**cells, "a2": dict(cells["a"])}
+    noise = table_noise(cells, pl.concat([pq, copy]), Bootstrap(resamples=100))
+    # pairs (a, b) and (a2, b) have sd_d 0.0816; (a, a2) has 0 and is left out of the median
+    assert noise.sd_diff == pytest.approx(0.0816497, abs=1e-6)
+    same = table_noise({"a": cells["a"], "a2": cells["a2"]}, pl.concat([pq, copy]).filter(
+        pl.col("row") != "b"), Bootstrap(resamples=100))  # fmt: skip
+    assert math.isnan(same.mde) and "not estimable" in same.note()

@@ -10,7 +10,9 @@ and the smallest difference its size could detect.
   two-sided level alpha and power 1 - beta (Cohen 1988; the normal approximation):
   ``MDE = (z_{1 - alpha/2} + z_{1 - beta}) * sd_d / sqrt(n)``, with ``sd_d`` the sample sd
   (ddof 1) of the per-query differences. A table's MDE uses the median ``sd_d`` over every pair
-  of rows and every column, and the median n of those pairs.
+  of rows and every column whose differences are not all equal (two rows equal on every query,
+  e.g. an untrained model and a barely trained one, tell nothing of the noise), and the median
+  n of those pairs; with no such pair it is not estimable (NaN).
 """
 
 from __future__ import annotations
@@ -133,6 +135,8 @@ class TableNoise:
                 f"{self.mde:.3g} = (z₀.₉₇₅ + z₀.₈) · sd_d / √n, sd_d = {self.sd_diff:.3g} "
                 "(median sd of per-query differences between rows)"
             )
+        else:
+            text += "; smallest detectable difference: not estimable (no two rows differ by query)"
         return text + "."
 
 
@@ -172,8 +176,9 @@ def table_noise(
             shared = sorted(set(a) & set(b))
             if len(shared) >= 2:
                 d = np.array([b[q] - a[q] for q in shared])
-                sds.append(float(d.std(ddof=1)))
-                ns.append(len(shared))
+                if d.std(ddof=1) > 0:  # rows equal on every query say nothing of the noise
+                    sds.append(float(d.std(ddof=1)))
+                    ns.append(len(shared))
     sd = median(sds) if sds else math.nan
     mde = minimal_detectable_effect(sd, int(median(ns))) if ns else math.nan
     return TableNoise(
