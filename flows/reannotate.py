@@ -76,6 +76,18 @@ def run_experiment(root: str, set_params: list[str], name: str) -> str:
     return name
 
 
+def run_ledger_markdown(repo: Path) -> str:
+    """The annotate run's own counts (calls, cache hits, tokens, seconds): the git-ignored run
+    ledger, since ``metrics/annotate.json`` holds results only."""
+    from trustir.io.runlog import read_run_record
+
+    counts = read_run_record("metrics/annotate.json", repo)
+    if not counts:
+        return ""
+    text = ", ".join(f"{k} {v}" for k, v in counts.items())
+    return f"\nThis run's annotate stage (`runs/metrics/annotate.json`): {text}\n"
+
+
 @flow(name="trustir-reannotate")
 def reannotate(
     root: str = ".",
@@ -98,6 +110,7 @@ def reannotate(
     revs = (git(repo, "rev-parse", "HEAD").strip(), experiment_rev(repo, exp))
     before, after = metrics_at(repo, revs[0]), metrics_at(repo, revs[1])
     markdown = comparison_markdown(exp, before, after, decision.reasons, revs)
+    markdown += run_ledger_markdown(repo)
     create_markdown_artifact(
         key=ARTIFACT_KEY,
         markdown=paper_tables_markdown(repo, exp) + "\n" + markdown,

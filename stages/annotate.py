@@ -1,4 +1,7 @@
-"""Stage annotate: LLM relevance labels for pooled candidates -> data/annotate/ + metrics."""
+"""Stage annotate: LLM relevance labels for pooled candidates -> data/annotate/ + metrics.
+
+The run's calls, cache hits, tokens and seconds go to the git-ignored run ledger
+``runs/metrics/annotate.json`` (``trustir.io.runlog``), not into the metrics."""
 
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -9,7 +12,8 @@ from trustir.annotate.params import AnnotateParams
 from trustir.annotate.relevance_labels import annotate_candidates
 from trustir.evaluate.measures import min_rel_for
 from trustir.evaluate.params import EvaluateParams
-from trustir.io.atomic import write_json
+from trustir.io.runlog import write_run_record
+from trustir.io.stable import stable_labels, write_metrics
 from trustir.llm.config import LLMParams
 from trustir.sources.params import DataParams
 from trustir.stage import stage
@@ -27,9 +31,11 @@ def main(params: "Params", root: Path) -> None:
     result = annotate_candidates(
         t["corpus"], t["queries"], t["qrels"], runs, params.annotate, params.llm, min_rel
     )
-    write_tables({"labels": result.labels, "qrels": result.qrels}, root / "data/annotate")
-    write_json(result.metrics, root / "metrics/annotate.json")
-    print(f"annotate: {result.metrics}")
+    labels = stable_labels(result.labels)
+    write_tables({"labels": labels, "qrels": result.qrels}, root / "data/annotate")
+    write_metrics(result.metrics, root / "metrics/annotate.json")  # results only
+    record = write_run_record(root / "metrics/annotate.json", result.run, root)  # git-ignored
+    print(f"annotate: {result.metrics}; this run ({record.relative_to(root)}): {result.run}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Stage authority_judge (P1): every bench x judge/format x text mode through the LLM and its
-label store -> data/authority_judge/ (labels, scores, prefs, costs, run.json)."""
+label store -> data/authority_judge/ (labels, scores, prefs, costs); this run's ledger ->
+runs/data/authority_judge.json (git-ignored)."""
 
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -8,7 +9,8 @@ from trustir.annotate.params import AnnotateParams
 from trustir.authority.judging import judge_all
 from trustir.authority.params import AuthorityParams
 from trustir.authority.truth import samples_from_tables
-from trustir.io.atomic import write_json
+from trustir.io.runlog import write_run_record
+from trustir.io.stable import stable_labels
 from trustir.llm.config import LLMParams
 from trustir.stage import stage
 from trustir.tables import read_tables, write_tables
@@ -22,9 +24,14 @@ def main(params: "Params", root: Path) -> None:
     truth = read_tables(root / "data/authority_truth", ["benches", "items", "pairs", "lists"])
     samples = samples_from_tables(truth)
     out = judge_all(samples, params.authority, params.llm, params.annotate.store)
-    tables = {"labels": out.labels, "scores": out.scores, "prefs": out.prefs, "costs": out.costs}
+    tables = {
+        "labels": stable_labels(out.labels),
+        "scores": out.scores,
+        "prefs": out.prefs,
+        "costs": out.costs,
+    }
     write_tables(tables, root / "data/authority_judge")
-    write_json(out.run, root / "data/authority_judge/run.json")
+    write_run_record(root / "data/authority_judge", out.run, root)
     print(f"authority_judge: {out.costs.height} rows; this run: {out.run}")
 
 

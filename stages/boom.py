@@ -10,6 +10,7 @@ from trustir.multitask.boom import load_context, untrained_row
 from trustir.multitask.params import BoomParams
 from trustir.multitask.report import boom_table, report_markdown, score_table, table_rows
 from trustir.report import collect_provenance
+from trustir.report.params import ReportParams
 from trustir.retrieval.params import IndexParams
 from trustir.stage import stage
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 INPUTS = ["multitask_tasks", "multitask", "boom_merge", "boom_bags", "boom_incremental"]
 
 
-@stage("boom", sections=(IndexParams, BoomParams))
+@stage("boom", sections=(IndexParams, BoomParams, ReportParams))
 def main(params: "Params", root: Path) -> None:
     ctx = load_context(params, root / "data/multitask/tasks")
     data = root / "data"
@@ -33,7 +34,7 @@ def main(params: "Params", root: Path) -> None:
     )
     provenance = collect_provenance(root, INPUTS, non_default(params))
     table = boom_table(rows, params.boom, provenance)
-    table.save(root / "metrics", data / "boom/table")
+    table.set_noise(params.report.settings()).save(root / "metrics", data / "boom/table")
     write_text(report_markdown(table, params.boom), root / "reports/boom.md")
     score_table(table, params.boom).plot(root / "reports/plots/boom.png")
     print(report_markdown(table, params.boom))

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 from trustir.config import non_default
 from trustir.evaluate.params import EvaluateParams
 from trustir.report import collect_provenance
+from trustir.report.params import ReportParams
 from trustir.report.retrieval import retrieval_table
 from trustir.retrieval.params import IndexParams
 from trustir.sources.params import DataParams
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from trustir.params import Params
 
 
-@stage("evaluate", sections=(DataParams, IndexParams, EvaluateParams))
+@stage("evaluate", sections=(DataParams, IndexParams, EvaluateParams, ReportParams))
 def main(params: "Params", root: Path) -> None:
     data = read_tables(root / "data/fetch", ["queries", "qrels"])
     runs = read_tables(root / "data/index", [f"{n}.run" for n in params.index.run_names])
@@ -28,7 +29,7 @@ def main(params: "Params", root: Path) -> None:
         params.data.source,
         provenance=collect_provenance(root, ["fetch", "index"], non_default(params)),
     )
-    table.save(root / "metrics", root / "data/evaluate")
+    table.set_noise(params.report.settings()).save(root / "metrics", root / "data/evaluate")
     print(table.to_markdown())
 
 

@@ -10,6 +10,7 @@ from trustir.ranking.inputs import fetched
 from trustir.ranking.params import LtrParams
 from trustir.ranking.querylog import run_click_log
 from trustir.report import collect_provenance
+from trustir.report.params import ReportParams
 from trustir.sources.params import DataParams
 from trustir.stage import stage
 from trustir.tables import write_tables
@@ -18,13 +19,13 @@ if TYPE_CHECKING:
     from trustir.params import Params
 
 
-@stage("clicks", sections=(DataParams, LtrParams))
+@stage("clicks", sections=(DataParams, LtrParams, ReportParams))
 def main(params: "Params", root: Path) -> None:
     provenance = collect_provenance(root, ["fetch"], non_default(params))
     result = run_click_log(fetched(root), params.ltr, params.data.seed, root, provenance)
     tables = {"sessions": result.sessions, "frequencies": result.frequencies, "qrels": result.qrels}
     write_tables(tables, root / "data/clicks")
-    result.table.save(root / "metrics", root / "data/clicks")
+    result.table.set_noise(params.report.settings()).save(root / "metrics", root / "data/clicks")
     print(result.table.to_markdown(provenance=False))
 
 

@@ -9,7 +9,8 @@ import polars as pl
 from trustir.annotate.params import AnnotateParams
 from trustir.evaluate.measures import min_rel_for
 from trustir.evaluate.params import EvaluateParams
-from trustir.io.atomic import write_json
+from trustir.io.runlog import write_run_record
+from trustir.io.stable import stable_labels, write_metrics
 from trustir.llm.config import LLMParams
 from trustir.ranking.inputs import fetched
 from trustir.ranking.labels import extend_llm_labels
@@ -40,9 +41,11 @@ def main(params: "Params", root: Path) -> None:
         params.llm,
         min_rel_for(params.evaluate, params.data.source),
     )
-    write_tables({"qrels": result.qrels, "labels": result.labels}, root / "data/ltr_labels")
-    write_json(result.summary, root / "data/ltr_labels/summary.json")
-    print(f"ltr_labels: {result.summary}")
+    labels = stable_labels(result.labels)
+    write_tables({"qrels": result.qrels, "labels": labels}, root / "data/ltr_labels")
+    write_metrics(result.summary, root / "data/ltr_labels/summary.json")
+    write_run_record(root / "data/ltr_labels", result.run, root)  # calls, cache hits: git-ignored
+    print(f"ltr_labels: {result.summary}; this run: {result.run}")
 
 
 if __name__ == "__main__":

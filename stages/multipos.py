@@ -10,6 +10,7 @@ from trustir.config import non_default
 from trustir.evaluate.params import EvaluateParams
 from trustir.io.atomic import write_text
 from trustir.report import collect_provenance
+from trustir.report.params import ReportParams
 from trustir.retrieval import multipos as lib
 from trustir.retrieval import multipos_report as report
 from trustir.retrieval.params import IndexParams
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from trustir.params import Params
 
 
-@stage("multipos", sections=(DataParams, IndexParams, EvaluateParams, MultiposParams))
+@stage("multipos", sections=(DataParams, IndexParams, EvaluateParams, MultiposParams, ReportParams))
 def main(params: "Params", root: Path) -> None:
     mp = params.multipos
     t = read_tables(root / "data/fetch", ["corpus", "queries", "qrels"])
@@ -37,7 +38,7 @@ def main(params: "Params", root: Path) -> None:
     ev = lib.params_eval_set(params, t["corpus"], t["queries"], t["qrels"], bm25)
     provenance = collect_provenance(root, ["fetch", "train_retriever"], non_default(params))
     table = report.multipos_table(variants, lib.baseline_scores(params, ev), ev, params, provenance)
-    table.save(root / "metrics", root / "data/multipos")
+    table.set_noise(params.report.settings()).save(root / "metrics", root / "data/multipos")
     measure = params.evaluate.measures[0]
     pivot = report.pivot_table(table, mp.losses, mp.regimes, measure)
     markdown = report.report_markdown(table, pivot, measure)

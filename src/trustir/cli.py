@@ -132,6 +132,14 @@ def _cmd_dag(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _cmd_noise(args: argparse.Namespace) -> int:
+    """Per paper table of the workspace: n, widest 95 % interval, MDE, smoke-sized or not."""
+    from trustir.report.build import noise_summary
+
+    print(noise_summary(repo_root()), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="trustir",
@@ -173,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_dag_arguments(sub.add_parser("dag", help=_cmd_dag.__doc__))
     sub.choices["dag"].set_defaults(fn=_cmd_dag)
+    s = sub.add_parser("noise", help=_cmd_noise.__doc__)
+    s.set_defaults(fn=_cmd_noise)
 
     s = sub.add_parser("world", help=_cmd_world.__doc__)
     s.add_argument("out", help="output folder")

@@ -23,6 +23,7 @@ from trustir.evaluate.params import EvaluateParams
 from trustir.llm.config import LLMParams
 from trustir.multitask.params import BoomParams
 from trustir.ranking.params import LtrParams
+from trustir.report.params import ReportParams
 from trustir.retrieval.params import IndexParams
 from trustir.retrieval.train_params import MultiposParams
 from trustir.section import Section
@@ -43,6 +44,7 @@ class Params(Section):
     ltr: LtrParams = LtrParams()
     boom: BoomParams = BoomParams()
     authority: AuthorityParams = AuthorityParams()
+    report: ReportParams = ReportParams()
 
     @model_validator(mode="after")
     def _registered_names(self) -> Params:

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.slow
 
 
 def run_counts(repo: Path) -> dict:
-    return json.loads((repo / "metrics/annotate.json").read_text())["run"]
+    """This run's counts: the git-ignored run ledger, never the metrics (issue 20)."""
+    return json.loads((repo / "runs/metrics/annotate.json").read_text())
 
 
 def expected_pairs(repo: Path, max_queries: int, depth: int) -> int:
@@ -34,6 +35,11 @@ def test_annotate_counts_calls_exactly(tiny_repo_factory, param_setter, tmp_path
     run_dvc(repo, "repro", "annotate")
     n = expected_pairs(repo, 4, 3)
     first = run_counts(repo)
+    cold = {
+        f: (repo / f).read_bytes()
+        for f in ("metrics/annotate.json", "data/annotate/labels.parquet")
+    }
+    assert "run" not in json.loads(cold["metrics/annotate.json"])  # results only
     assert first["llm_calls"] == n and first["cache_hits"] == 0 and first["tokens_in"] > 50 * n
     labels = pl.read_parquet(repo / "data/annotate/labels.parquet")
     assert labels.height == n and set(labels["status"]) == {"ok"}
@@ -45,6 +51,8 @@ def test_annotate_counts_calls_exactly(tiny_repo_factory, param_setter, tmp_path
     forced = run_counts(repo)
     assert forced["llm_calls"] == 0 and forced["cache_hits"] == n, out
     assert pl.read_parquet(repo / "data/annotate/labels.parquet").equals(labels)
+    # a cached run writes the same result files, byte for byte, as the cold run did
+    assert {f: (repo / f).read_bytes() for f in cold} == cold
 
     set_param(repo, "annotate.max_queries", 6)
     run_dvc(repo, "repro", "annotate")

@@ -22,7 +22,7 @@ STAGES = ("authority_truth", "authority_judge", "authority_rag", "authority")
 
 def runs(repo: Path) -> dict[str, dict]:
     return {
-        s: json.loads((repo / f"data/{s}/run.json").read_text())
+        s: json.loads((repo / f"runs/data/{s}.json").read_text())  # the git-ignored run ledger
         for s in ("authority_judge", "authority_rag")
     }
 

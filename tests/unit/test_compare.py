@@ -92,7 +92,40 @@ def test_compare_errors_name_the_problem(two_commit_repo: Path):
         compare_revisions(two_commit_repo, "HEAD~1", "HEAD", tables=["ltr"])
     shutil.rmtree(two_commit_repo / ".dvc/cache")  # no cache, no remote
     with pytest.raises(RevisionError, match="neither the DVC cache nor the default remote"):
-        compare_revisions(two_commit_repo, "HEAD~1", "HEAD")
+        Revision(two_commit_repo, "HEAD~1").read_bytes("data/evaluate/retrieval.table.json")
+
+
+def test_compare_falls_back_to_git_tracked_metrics_when_data_is_unreachable(
+    two_commit_repo: Path,
+):
+    """A fresh clone: HEAD~1's DVC data is on no reachable machine; the workspace has its own."""
+    _table({"bm25": [0.3, 0.5, 0.4]}).save(
+        two_commit_repo / "metrics", two_commit_repo / "data/evaluate"
+    )
+    shutil.rmtree(two_commit_repo / ".dvc/cache")  # no cache, no remote
+    diffs, ra, rb = compare_revisions(two_commit_repo, "HEAD~1", "workspace", test="fisher")
+    (diff,) = diffs
+    cell = diff.cells["bm25"]["nDCG@10"]
+    assert (cell.a, cell.b) == (pytest.approx(0.2), pytest.approx(0.4)) and cell.p is None
+    assert cell.ci_a is None and cell.ci_b is not None  # the workspace side keeps its interval
+    assert list(ra.fallbacks) == ["retrieval"] and not rb.fallbacks
+    md = diff_markdown(diff)
+    assert "| bm25 | 0.200 → 0.400 (+0.200)† |" in md
+    lines = [line for line in md.splitlines() if line.startswith("_† no p-values")]
+    assert len(lines) == 1 and "git-tracked metrics/retrieval.json" in lines[0]
+    assert "neither the DVC cache nor the default remote" in lines[0]
+
+
+def test_compare_marks_cells_within_noise():
+    a = _table({"bm25": [0.1, 0.5, 0.3], "dense": [0.1, 0.1, 0.1]})
+    b = _table({"bm25": [0.2, 0.4, 0.4], "dense": [0.9, 0.9, 0.9]})
+    diff = compare_tables(a, b, test="fisher")
+    bm25, dense = diff.cells["bm25"]["nDCG@10"], diff.cells["dense"]["nDCG@10"]
+    # bm25: 0.3 vs 0.333, each inside the other's interval ([0.1, 0.5] and [0.2, 0.4] wide)
+    assert bm25.ci_a[0] <= bm25.b <= bm25.ci_a[1] and bm25.ci_b[0] <= bm25.a <= bm25.ci_b[1]
+    assert bm25.within_noise and not dense.within_noise  # dense: [0.1, 0.1] excludes 0.9
+    md = diff_markdown(diff)
+    assert "(+0.033, p=1)≈ |" in md and "(+0.800, p=0.25) |" in md
 
 
 def test_workspace_revision_reads_files(tmp_path: Path):

@@ -60,3 +60,44 @@ def test_screenshot_is_not_blank(report: Path, tmp_path: Path):
     non_white = np.mean(pixels.min(axis=-1) < 0.9)
     assert non_white > 0.02  # text, table borders and the bar charts drew something
     assert pixels.std() > 0.05
+
+
+def test_page_shows_intervals_n_and_the_smoke_warning(tmp_path: Path):
+    per_query = pl.DataFrame(
+        {
+            "row": ["bm25"] * 3 + ["dense"] * 3,
+            "column": ["nDCG@10"] * 6,
+            "query_id": ["q1", "q2", "q3"] * 2,
+            "value": [0.2, 0.9, 0.5, 0.3, 0.8, 0.6],
+        }
+    )
+    cells = {"bm25": {"nDCG@10": 0.5333}, "dense": {"nDCG@10": 0.5667}}
+    Table("retrieval", "t", cells, per_query=per_query).save(
+        tmp_path / "metrics", tmp_path / "data/evaluate"
+    )
+    html = write_report(tmp_path).read_text()
+    # the interval of each cell sits under its value; the rows are 0.033 apart, far inside them
+    assert html.count("<span class='ci'>[") == 2
+    assert "n = 3 queries (or items) per cell" in html
+    assert "smoke-sized: see the `study` profile" in html
+    assert "href='../README.md#noise-in-the-tables'" in html
+
+
+def test_noise_summary_lists_n_and_widest_interval(tmp_path: Path):
+    from trustir.report.build import noise_summary
+
+    per_query = pl.DataFrame(
+        {
+            "row": ["bm25"] * 2,
+            "column": ["nDCG@10"] * 2,
+            "query_id": ["q1", "q2"],
+            "value": [0.0, 1.0],
+        }
+    )
+    Table("retrieval", "t", {"bm25": {"nDCG@10": 0.5}}, per_query=per_query).save(
+        tmp_path / "metrics", tmp_path / "data/evaluate"
+    )
+    text = noise_summary(tmp_path)
+    # two values 0 and 1: resampled means are 0, 0.5 or 1, so the interval is [0, 1]
+    assert "| retrieval | 2 | 1.000 (bm25 / nDCG@10) | nan | no |" in text
+    assert "| multipos | – | not built | – | – |" in text

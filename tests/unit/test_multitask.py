@@ -4,6 +4,7 @@ samples, training on a schedule with a tiny BERT, and the BOOM table's columns a
 from __future__ import annotations
 
 import json
+import math
 
 import polars as pl
 import pytest
@@ -162,15 +163,29 @@ def test_boom_table_columns_means_and_findings():
         column(m, "in_domain"),
         column(m, "ood"),
         "train_examples",
-        "seconds",
-    ]
+    ]  # no wall seconds: they describe a run (the run ledger), not a result
     assert table.cells["boom"][column(m, "in_domain")] == pytest.approx(0.75)
     assert table.cells["retrain"] == table.cells["shuffle"]
-    assert not table.better("seconds") and not table.better("train_examples")
+    assert not table.better("train_examples")
     assert set(table.per_query["column"]) == {column(m, t) for t in ("qa", "dupq", "claim")}
     notes = " ".join(table.notes)
     assert "in-domain 0.7500 vs 0.7000 (+0.0500)" in notes
     assert "BOOM ≥ shuffle in-domain: True, out-of-domain: False" in notes
-    assert "at 0.40× the training examples and 0.25× the seconds" in notes
+    assert "at 0.40× the training examples." in notes and "seconds." not in notes
     md = report_markdown(table, bp)
     assert md.count("| retrain |") == 2 and "| row | nDCG@10/in_domain ↑" in md
+
+
+def test_row_result_keeps_wall_seconds_out_of_its_result_files(tmp_path):
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")  # the repo root of the run ledger
+    out = tmp_path / "data/boom/bags"
+    r = RowResult("boom", {"qa": 0.5}, row("boom", {"qa": 0.5}, 1, 0).per_query, 12, 3.25,
+                  {"models": 2, "merge_seconds": 0.5})  # fmt: skip
+    r.save(out)
+    meta = json.loads((out / "metrics.json").read_text())
+    assert meta == {"row": "boom", "scores": {"qa": 0.5}, "train_examples": 12, "models": 2}
+    record = json.loads((tmp_path / "runs/data/boom/bags.json").read_text())
+    assert record == {"seconds": 3.25, "merge_seconds": 0.5}
+    assert RowResult.load(out).seconds == 3.25
+    (tmp_path / "runs/data/boom/bags.json").unlink()  # a fresh clone has no run ledger
+    assert math.isnan(RowResult.load(out).seconds)

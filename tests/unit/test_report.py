@@ -30,8 +30,9 @@ def make_table():
 
 def test_markdown_bolds_the_best_cell_by_direction():
     md = make_table().to_markdown()
-    assert "| dense | **0.6000** | 0.3000 |" in md  # higher nDCG wins
-    assert "| bm25 | 0.5000 | **0.2000** |" in md  # lower ECE wins
+    # higher nDCG wins; one query behind each nDCG cell: its interval is the value itself
+    assert "| dense | **0.6000** [0.600, 0.600] | 0.3000 |" in md
+    assert "| bm25 | 0.5000 [0.500, 0.500] | **0.2000** |" in md  # lower ECE wins (no interval)
     assert "ece ↓" in md and "nDCG@10 ↑" in md
     assert "`data.seed=2`" in md and "abc123def4" in md and "1234567" in md
 

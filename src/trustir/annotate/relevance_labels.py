@@ -3,7 +3,7 @@ measure agreement with the ground truth (issue 3)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,8 @@ from trustir.schema import GROUND_TRUTH_SOURCES
 class AnnotationResult:
     labels: pl.DataFrame  # the labels table of every judged pair
     qrels: pl.DataFrame  # LLM qrels (source "llm:<model>")
-    metrics: dict[str, Any]  # {"run": ledger counts, "agreement": {...}, "labels": {...}}
+    metrics: dict[str, Any]  # {"agreement": {...}, "labels": {...}}: result figures only
+    run: dict[str, Any] = field(default_factory=dict)  # this run's ledger counts (run ledger)
 
 
 def grade_expr(threshold: float | None, min_rel: int) -> pl.Expr:
@@ -107,7 +108,6 @@ def annotate_candidates(
     )
     truth = qrels.filter(pl.col("source").is_in(list(GROUND_TRUTH_SOURCES)))
     metrics = {
-        "run": ledger.to_metrics(),
         "agreement": agreement(llm_qrels, truth, min_rel),
         "labels": {
             "queries": chosen.height,
@@ -119,4 +119,6 @@ def annotate_candidates(
             ),
         },
     }
-    return AnnotationResult(labels=labels, qrels=llm_qrels, metrics=metrics)
+    return AnnotationResult(
+        labels=labels, qrels=llm_qrels, metrics=metrics, run=ledger.to_metrics()
+    )

@@ -32,7 +32,6 @@ COSTS = {
     "calls": pl.Int64,
     "tokens_in": pl.Int64,
     "tokens_out": pl.Int64,
-    "seconds": pl.Float64,
     "valid": pl.Int64,
     "repaired": pl.Int64,
     "partial": pl.Int64,
@@ -83,7 +82,6 @@ def _cost(row: str, bench: str, judge, text: str, labels: pl.DataFrame, jm, item
         "calls": int(labels["tries"].sum()),
         "tokens_in": int(labels["tokens_in"].fill_null(0).sum()),
         "tokens_out": int(labels["tokens_out"].fill_null(0).sum()),
-        "seconds": float(labels["latency_ms"].fill_null(0).sum()) / 1000.0,
         **{k: int(jm.status.get(k, 0)) for k in ("valid", "repaired", "partial", "invalid")},
         "errors": int((labels["status"] == "error").sum()),
     }

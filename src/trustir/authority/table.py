@@ -24,7 +24,8 @@ from trustir.authority.ragauth import CONDITIONS
 from trustir.report import Provenance, Table
 
 MEASURES = ("spearman", "kendall", "pair_acc", "calls_per_item", "tokens_per_item", "errors")
-COST_COLUMNS = {"calls_per_item": False, "tokens_per_item": False, "seconds_per_item": False}
+#: wall seconds are a property of a run, not of a judge: they go to the run ledger (runs/).
+COST_COLUMNS = {"calls_per_item": False, "tokens_per_item": False}
 #: columns where lower is better: the costs, and ``errors`` (answers that gave no reading; their
 #: items are left out of every measure of the row, and counted here)
 LOWER_IS_BETTER = (*COST_COLUMNS, "errors")
@@ -98,7 +99,6 @@ def judge_rows(
             "coverage": _round(joined["score"].is_not_null().mean()),  # None with no item
             "spearman_ci": [_round(lo), _round(hi)],
             "pair_acc_ci": [_round(plo), _round(phi)],
-            "seconds_per_item": _round(c["seconds"] / n),
             "lists": {k: c[k] for k in ("valid", "repaired", "partial", "invalid")},
         }
         per_pair.append(
@@ -193,11 +193,10 @@ def _cost_table(report: AuthorityReport) -> Table:
         got = acc.setdefault(f"{d['judge']}/{d['text']}", {c: [] for c in COST_COLUMNS})
         got["calls_per_item"].append(cell["calls_per_item"])
         got["tokens_per_item"].append(cell["tokens_per_item"])
-        got["seconds_per_item"].append(d["seconds_per_item"])
     cells = {r: {c: float(sum(v) / len(v)) for c, v in cols.items()} for r, cols in acc.items()}
     return Table(
         name="authority-cost",
-        title="Cost per judged item (mean over benches; calls and tokens billed, wall seconds)",
+        title="Cost per judged item (mean over benches; calls and tokens billed)",
         cells=cells,
         higher_is_better=dict.fromkeys(COST_COLUMNS, False),
         row_label="judge/format/text",

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import shutil
 import struct
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -131,7 +130,6 @@ def merge_checkpoints(
     from safetensors import safe_open
     from tqdm.auto import tqdm
 
-    t0 = time.perf_counter()
     files = [checkpoint_file(m) for m in models]
     spec.check(len(files), base is not None)
     base_file = checkpoint_file(base) if base is not None and uses_base_model(spec) else None
@@ -170,7 +168,6 @@ def merge_checkpoints(
             **spec.describe(),
             "models": [str(m) for m in models],
             "base": None if base is None else str(base),
-            "seconds": round(time.perf_counter() - t0, 3),
         }
         (tmp / MERGE_META).write_text(json.dumps(meta, indent=2) + "\n")
     return out

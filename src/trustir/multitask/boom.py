@@ -15,11 +15,13 @@ model's cost is sunk for both the update and the retraining, so it is reported o
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trustir.io.atomic import write_json
+from trustir.io.runlog import read_run_record, write_run_record
 from trustir.multitask.data import Task, corpus_texts, read_tasks, task_eval_set, train_queries
 from trustir.multitask.evaluate import RowResult, score_tasks, timed
 from trustir.multitask.params import BoomParams
@@ -109,15 +111,18 @@ def run_schedule(name: str, ctx: Context, out_dir: Path) -> RowResult:
 
 def train_experts(ctx: Context, out_dir: Path) -> dict[str, Any]:
     """One expert per in-domain set, each trained from the base on its set alone
-    (``<out_dir>/<task>/model``); ``experts.json`` records their cost."""
-    bp, index = ctx.bp, {}
+    (``<out_dir>/<task>/model``); ``experts.json`` records their examples and steps (their
+    wall seconds go to the run ledger)."""
+    bp, index, timing = ctx.bp, {}, {}
     for task, queries in ctx.sets(bp.tasks).items():
         batches = schedule_batches("shuffle", {task: queries}, bp.train)
         res = train_on_batches(
             batches, ctx.texts, bp.train, out_dir / task / MODEL, meta={"expert": task}
         )
-        index[task] = {"examples": res.examples, "seconds": res.seconds, "steps": res.steps}
+        index[task] = {"examples": res.examples, "steps": res.steps}
+        timing[task] = round(res.seconds, 3)
     write_json(index, out_dir / EXPERTS_INDEX)
+    write_run_record(out_dir, {"seconds": timing})  # wall seconds: the git-ignored run ledger
     return index
 
 
@@ -167,7 +172,8 @@ def merge_experts(method: str, ctx: Context, experts_dir: Path, out_dir: Path) -
         options=mp.options.get(method, {}),
     )
     examples = sum(int(index[t]["examples"]) for t in ctx.bp.tasks)
-    seconds = sum(float(index[t]["seconds"]) for t in ctx.bp.tasks) + secs
+    expert_secs = read_run_record(experts_dir).get("seconds", {})  # {} on a fresh clone: NaN
+    seconds = sum(float(expert_secs.get(t, math.nan)) for t in ctx.bp.tasks) + secs
     info = {"merge_seconds": round(secs, 3), "experts": ctx.bp.tasks}
     return evaluate_model(f"merge/{method}", merged, ctx, examples, seconds, info)
 

@@ -8,6 +8,7 @@ MTEB averages over tasks.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +19,9 @@ import numpy as np
 import polars as pl
 
 from trustir.evaluate.measures import evaluate_run
-from trustir.io.atomic import write_json, write_parquet
+from trustir.io.atomic import write_parquet
+from trustir.io.runlog import read_run_record, write_run_record
+from trustir.io.stable import round_values, write_metrics
 from trustir.retrieval.bm25 import document_texts
 from trustir.retrieval.runs import run_from_topk
 
@@ -34,21 +37,23 @@ class RowResult:
     scores: dict[str, float]  # task -> measure
     per_query: pl.DataFrame  # task, query_id, value
     train_examples: int
-    seconds: float  # training (+ merging) wall time
+    seconds: float  # training (+ merging) wall time: a run figure (NaN when not recorded here)
     info: dict[str, Any] = field(default_factory=dict)
 
     def save(self, out_dir: str | Path) -> None:
-        """``metrics.json`` and ``per_query.parquet`` in ``out_dir``."""
+        """``metrics.json`` and ``per_query.parquet`` in ``out_dir`` (results only); the wall
+        seconds (``seconds`` and every ``*_seconds`` info key) go to the run ledger."""
         out_dir = Path(out_dir)
-        write_parquet(self.per_query, out_dir / "per_query.parquet")
+        write_parquet(round_values(self.per_query), out_dir / "per_query.parquet")
+        timing = {k: v for k, v in self.info.items() if k.endswith("seconds")}
         meta = {
             "row": self.row,
             "scores": self.scores,
             "train_examples": self.train_examples,
-            "seconds": round(self.seconds, 3),
-            **self.info,
+            **{k: v for k, v in self.info.items() if k not in timing},
         }
-        write_json(meta, out_dir / "metrics.json")
+        write_metrics(meta, out_dir / "metrics.json")
+        write_run_record(out_dir, {"seconds": round(self.seconds, 3), **timing})
 
     @classmethod
     def load(cls, out_dir: str | Path) -> RowResult:
@@ -60,7 +65,8 @@ class RowResult:
 
         meta = json.loads((out_dir / "metrics.json").read_text())
         row, scores = meta.pop("row"), meta.pop("scores")
-        examples, seconds = int(meta.pop("train_examples")), float(meta.pop("seconds"))
+        examples = int(meta.pop("train_examples"))
+        seconds = float(read_run_record(out_dir).get("seconds", math.nan))
         return cls(
             row, scores, pl.read_parquet(out_dir / "per_query.parquet"), examples, seconds, meta
         )

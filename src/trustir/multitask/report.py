@@ -1,5 +1,8 @@
 """The BOOM table (PAPERS.md P5): rows = schedules, merges, BOOM, incremental update; columns =
-the measure per task, its in-domain and out-of-domain macro means, training examples, seconds."""
+the measure per task, its in-domain and out-of-domain macro means, training examples.
+
+Wall seconds describe a run, not a result (issue 20): they are in the run ledger
+(``runs/data/...json``), not in this table."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from trustir.multitask.evaluate import RowResult
 from trustir.multitask.params import BoomParams
 from trustir.report import Provenance, Table
 
-EXAMPLES, SECONDS = "train_examples", "seconds"
+EXAMPLES = "train_examples"
 
 
 def column(measure: str, task: str) -> str:
@@ -66,7 +69,6 @@ def boom_table(rows: Sequence[RowResult], bp: BoomParams, provenance: Provenance
         cell[column(m, "in_domain")] = _mean([r.scores[t] for t in bp.tasks])
         cell[column(m, "ood")] = _mean([r.scores[t] for t in bp.ood])
         cell[EXAMPLES] = r.train_examples
-        cell[SECONDS] = round(r.seconds, 1)
         cells[r.row] = cell
         parts.append(
             r.per_query.select(
@@ -80,7 +82,7 @@ def boom_table(rows: Sequence[RowResult], bp: BoomParams, provenance: Provenance
         name="boom",
         title="Multi-task training and model merging (P5): schedules, merges, BOOM",
         cells=cells,
-        higher_is_better={EXAMPLES: False, SECONDS: False},
+        higher_is_better={EXAMPLES: False},
         per_query=pl.concat(parts),
         row_label="row",
         provenance=provenance,
@@ -104,8 +106,8 @@ def table_notes(rows: Sequence[RowResult], bp: BoomParams) -> list[str]:
         f"{bag.method}; existing: trained on {', '.join(bp.core_tasks)}; incremental: "
         f"{inc.new_task} + {inc.old_sample:g} of the core sets from the {inc.init} model, "
         f"merged into it by {inc.method}; retrain = the shuffle model (everything from scratch).",
-        f"{EXAMPLES}: training queries seen; {SECONDS}: training (+ merging) wall time, "
-        f"evaluation excluded; '{UNTRAINED_ROW}' is {tp.model} before training; "
+        f"{EXAMPLES}: training queries seen (the compute measure; wall seconds are per run, in "
+        f"runs/); '{UNTRAINED_ROW}' is {tp.model} before training; "
         f"'{EXISTING_ROW}' is the model the incremental update starts from (its cost is sunk).",
     ]
 
@@ -125,18 +127,16 @@ def findings(cells: dict[str, dict[str, float]], bp: BoomParams) -> list[str]:
     if "incremental" in cells and "retrain" in cells:
         i, r = cells["incremental"], cells["retrain"]
         ex = i[EXAMPLES] / r[EXAMPLES] if r[EXAMPLES] else math.nan
-        sec = i[SECONDS] / r[SECONDS] if r[SECONDS] else math.nan
         out.append(
             f"Incremental update vs retraining: in-domain {i[ind]:.4f} vs {r[ind]:.4f} "
             f"({i[ind] - r[ind]:+.4f}), out-of-domain {i[ood]:.4f} vs {r[ood]:.4f} "
-            f"({i[ood] - r[ood]:+.4f}), at {ex:.2f}× the training examples and {sec:.2f}× the "
-            "seconds."
+            f"({i[ood] - r[ood]:+.4f}), at {ex:.2f}× the training examples."
         )
     return out
 
 
 def score_table(table: Table, bp: BoomParams) -> Table:
-    """The measure columns only (the plot: counts and seconds have other scales)."""
+    """The measure columns only (the plot: counts have another scale)."""
     cols = [column(bp.measure, t) for t in ["in_domain", "ood", *bp.tasks, *bp.ood]]
     cells = {r: {c: v[c] for c in cols} for r, v in table.cells.items()}
     return Table(
@@ -152,12 +152,12 @@ def report_markdown(table: Table, bp: BoomParams) -> str:
     """The in-domain / out-of-domain summary first, then the full table with notes and
     provenance."""
     m = bp.measure
-    keep = [column(m, "in_domain"), column(m, "ood"), EXAMPLES, SECONDS]
+    keep = [column(m, "in_domain"), column(m, "ood"), EXAMPLES]
     summary = Table(
         name=f"{table.name}_summary",
         title=f"{m}: in-domain vs out-of-domain, and the training cost",
         cells={r: {c: v[c] for c in keep} for r, v in table.cells.items()},
-        higher_is_better={EXAMPLES: False, SECONDS: False},
+        higher_is_better={EXAMPLES: False},
         row_label=table.row_label,
         provenance=table.provenance,
     )

@@ -86,7 +86,7 @@ def train_on_batches(
     info = {
         "init": init or params.model,
         "schedule": schedule_summary(batches),
-        "result": {"steps": result.steps, "examples": result.examples, "seconds": result.seconds},
+        "result": {"steps": result.steps, "examples": result.examples},  # no seconds: per run
         **(meta or {}),
     }
     saved = trainer.save(out_dir, info)

@@ -19,6 +19,7 @@ import polars as pl
 from tqdm.auto import tqdm
 
 from trustir.evaluate.measures import evaluate_run, evaluation_qrels
+from trustir.io.stable import round_scores
 from trustir.ranking.buckets import bucket_edges, famol_weight
 from trustir.ranking.features import FeatureSources, build_features, feature_names
 from trustir.ranking.inputs import fetched
@@ -61,6 +62,7 @@ class LtrResult:
     cells: dict[str, dict[str, float | None]]
     per_query: pl.DataFrame  # row, column, query_id, value
     info: dict[str, Any] = field(default_factory=dict)
+    run: dict[str, Any] = field(default_factory=dict)  # per-run figures (seconds): the run ledger
 
 
 def load_inputs(root: Path, params: Params) -> LtrInputs:
@@ -133,9 +135,10 @@ def score_table(
 
 
 def as_run(cands: pl.DataFrame, scores: np.ndarray, name: str) -> pl.DataFrame:
-    """A run from candidate scores (ranks by score, ties by doc id)."""
+    """A run from candidate scores rounded as ``trustir.io.stable`` states (ranks by score, ties
+    by doc id)."""
     return (
-        cands.with_columns(pl.Series("score", scores, dtype=pl.Float64))
+        round_scores(cands.with_columns(pl.Series("score", scores, dtype=pl.Float64)))
         .sort(["query_id", "score", "doc_id"], descending=[False, True, False])
         .with_columns(
             pl.int_range(1, pl.len() + 1).over("query_id").alias("rank"), pl.lit(name).alias("run")
@@ -193,8 +196,8 @@ def run_ltr(
         "features": names,
         "training": {k: set_summary(s, inputs.frequencies) for k, s in sets.items()},
         "skipped": {},
-        "seconds": {},
     }
+    seconds: dict[str, float] = {}
     grid = [(r, s) for r in params.rankers for s in params.supervisions]
     for ranker, sup in tqdm(grid, desc="ltr", disable=not show_progress):
         row = row_name(ranker, sup)
@@ -209,6 +212,6 @@ def run_ltr(
         cells, pq = score_table(
             as_run(cands, model.score(x_test), row), truth, inputs.frequencies, row, min_rel
         )
-        table[row], info["seconds"][row] = cells, round(time.perf_counter() - t0, 3)
+        table[row], seconds[row] = cells, round(time.perf_counter() - t0, 3)
         per_query.append(pq)
-    return LtrResult(table, pl.concat(per_query), info)
+    return LtrResult(table, pl.concat(per_query), info, {"seconds": seconds})

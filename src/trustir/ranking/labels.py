@@ -10,7 +10,7 @@ the annotate stage (so labels it already has cost no call), graded as it grades 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -28,7 +28,8 @@ from trustir.sources.subset import stable_order
 class LlmLabels:
     qrels: pl.DataFrame  # the annotate stage's LLM qrels + the added ones (one source)
     labels: pl.DataFrame  # the labels table of the added judgments
-    summary: dict[str, Any]
+    summary: dict[str, Any]  # result figures only
+    run: dict[str, Any] = field(default_factory=dict)  # this run's ledger counts (run ledger)
 
 
 def plan_queries(
@@ -86,6 +87,7 @@ def extend_llm_labels(
     }
     labels = pl.DataFrame()
     qrels = base
+    run: dict[str, Any] = {}
     if pairs.height:
         labels, ledger = judge_with_params(pairs, annotate, llm, "ltr-labels", show_progress)
         # this stage's labels table has always had the ids last
@@ -97,10 +99,10 @@ def extend_llm_labels(
             pl.lit(source).alias("source"),
         )
         qrels = pl.concat([base, new]).unique(["query_id", "doc_id"], keep="first")
-        summary["run"] = ledger.to_metrics()
+        run = ledger.to_metrics()
         # rows without a usable label (no qrel): unparseable replies, errors (asked again)
         for status in ("unparseable", "error"):
             summary[f"{status}_labels"] = int((labels["status"] == status).sum())
     summary["pairs_added"] = pairs.height
     summary["coverage"] = coverage(queries, buckets, qrels)
-    return LlmLabels(qrels.sort("query_id", "doc_id"), labels, summary)
+    return LlmLabels(qrels.sort("query_id", "doc_id"), labels, summary, run)

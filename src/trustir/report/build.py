@@ -25,6 +25,29 @@ def report_sections(root: Path) -> list[ReportSection]:
     return sections
 
 
+def noise_summary(root: Path) -> str:
+    """Per paper table present: its n, its widest 95 % interval (and where), its MDE and whether
+    it is smoke-sized, as one Markdown table (the figures a closing note lists)."""
+    lines = [
+        "| table | n | widest interval (row / column) | MDE | smoke-sized |",
+        "|---|---|---|---|---|",
+    ]
+    for section in report_sections(Path(root)):
+        noise = None if section.table is None else section.table.noise
+        if noise is None:
+            why = "not built" if section.table is None else "no per-query values"
+            lines.append(f"| {section.anchor} | – | {why} | – | – |")
+            continue
+        width, row, col = max(
+            (hi - lo, r, c) for r, cols in noise.intervals.items() for c, (lo, hi) in cols.items()
+        )
+        lines.append(
+            f"| {section.anchor} | {noise.n_text} | {width:.3f} ({row} / {col}) | "
+            f"{noise.mde:.3g} | {'yes' if noise.smoke else 'no'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def write_report(root: Path, target: str | Path = "reports/index.html") -> Path:
     """Write ``reports/index.html`` (atomically) from the tables under ``root``."""
     target = Path(root) / target

@@ -2,7 +2,10 @@
 each cell and a paired significance test over the per-query values behind it.
 
 A cell's test pairs the queries (or items) both revisions scored for that row and measure; a
-cell whose table keeps no per-query values (e.g. seconds, counts) gets a delta and no p-value.
+cell whose table keeps no per-query values (e.g. counts) gets a delta and no p-value. A cell
+where neither revision's 95 % interval excludes the other's value is marked ``≈`` (within
+noise). A revision whose DVC-tracked data cannot be reached is compared from its git-tracked
+metrics alone: deltas without p-values, marked ``†``, with one line saying why.
 """
 
 from __future__ import annotations
@@ -30,6 +33,17 @@ class CellDiff:
     b: float | None
     p: float | None = None
     n: int = 0
+    ci_a: tuple[float, float] | None = None  # A's 95 % interval (None: no per-query values)
+    ci_b: tuple[float, float] | None = None
+
+    @property
+    def within_noise(self) -> bool:
+        """Neither known interval excludes the other revision's value (and one is known)."""
+        if self.a is None or self.b is None or (self.ci_a is None and self.ci_b is None):
+            return False
+        a_ok = self.ci_b is None or self.ci_b[0] <= self.a <= self.ci_b[1]
+        b_ok = self.ci_a is None or self.ci_a[0] <= self.b <= self.ci_a[1]
+        return a_ok and b_ok
 
     @property
     def delta(self) -> float | None:
@@ -51,6 +65,7 @@ class TableDiff:
     row_label: str = "run"
     provenance: tuple[Provenance, Provenance] | None = None
     missing: list[str] = field(default_factory=list)
+    fallbacks: list[str] = field(default_factory=list)  # why a side has metrics only (no p)
 
 
 def _value(table: Table, row: str, col: str) -> float | None:
@@ -83,7 +98,7 @@ def compare_tables(a: Table, b: Table, test: str = "t", seed: int = 0) -> TableD
                 n = joined.height
                 if n:
                     p = paired_test(joined["value"], joined["value_b"], test, seed).p
-            cells[row][col] = CellDiff(va, vb, p, n)
+            cells[row][col] = CellDiff(va, vb, p, n, a.interval(row, col), b.interval(row, col))
     hib = {c: b.higher_is_better.get(c, a.higher_is_better.get(c, True)) for c in columns}
     return TableDiff(
         name=b.name,
@@ -127,7 +142,9 @@ def compare_revisions(
             lacking = ra.label if not has_a else rb.label
             diffs.append(TableDiff(entry.name, entry.paper, missing=[lacking]))
             continue
-        diffs.append(compare_tables(ra.load_table(entry), rb.load_table(entry), test, seed))
+        diff = compare_tables(ra.load_table(entry), rb.load_table(entry), test, seed)
+        diff.fallbacks = [r.fallbacks[entry.name] for r in (ra, rb) if entry.name in r.fallbacks]
+        diffs.append(diff)
     return diffs, ra, rb
 
 
@@ -136,14 +153,17 @@ def _num(v: float | None, digits: int) -> str:
     return "–" if v is None else f"{v:.{digits}f}"
 
 
-def cell_text(c: CellDiff, alpha: float, digits: int = 3) -> str:
-    """``0.601 → 0.612 (+0.011, p=0.031)*``: A, B, delta, p-value, ``*`` when p < alpha."""
+def cell_text(c: CellDiff, alpha: float, digits: int = 3, metrics_only: bool = False) -> str:
+    """``0.601 → 0.612 (+0.011, p=0.031)*``: A, B, delta, p-value, ``*`` when p < alpha, ``≈``
+    when within noise, ``†`` when the delta comes from metrics only (``metrics_only``)."""
     if c.delta is None:
         return f"{_num(c.a, digits)} → {_num(c.b, digits)}"
     inner = f"{c.delta:+.{digits}f}"
     if c.p is not None:
         inner += f", p={c.p:.3g}"
     mark = "*" if c.p is not None and c.p < alpha else ""
+    mark += "≈" if c.within_noise else ""
+    mark += "†" if metrics_only and c.p is None else ""
     return f"{_num(c.a, digits)} → {_num(c.b, digits)} ({inner}){mark}"
 
 
@@ -166,7 +186,8 @@ def _legend(ra: Revision, rb: Revision, test: str, alpha: float) -> str:
     return (
         f"A = `{ra.label}` ({(ra.sha or 'workspace')[:7]}), B = `{rb.label}` "
         f"({(rb.sha or 'workspace')[:7]}); cells: A → B (B − A, p of a {name} over the "
-        f"queries both scored); * = p < {alpha:g}"
+        f"queries both scored); * = p < {alpha:g}; ≈ = within noise (neither revision's 95 % "
+        "interval excludes the other's value); † = from git-tracked metrics only, no p-value"
     )
 
 
@@ -179,9 +200,12 @@ def diff_markdown(diff: TableDiff, alpha: float = 0.05) -> str:
     lines.append("| " + " | ".join([diff.row_label] + [f"{c} {arrows[c]}" for c in diff.columns]))
     lines[-1] += " |"
     lines.append("|" + "---|" * (len(diff.columns) + 1))
+    only = bool(diff.fallbacks)
     for row in diff.rows:
-        vals = [cell_text(diff.cells[row][c], alpha) for c in diff.columns]
+        vals = [cell_text(diff.cells[row][c], alpha, metrics_only=only) for c in diff.columns]
         lines.append("| " + " | ".join([row, *vals]) + " |")
+    for why in diff.fallbacks:
+        lines += ["", f"_† no p-values: {why}_"]
     if diff.provenance:
         changes = _changes(*diff.provenance)
         lines += ["", "_changes: " + ("; ".join(changes) if changes else "none recorded") + "_"]
@@ -217,10 +241,13 @@ def compare_html(
             for c in d.columns:
                 cell = d.cells[row][c]
                 sig = cell.p is not None and cell.p < alpha
-                cls = " class='sig'" if sig else ""
-                tds.append(f"<td{cls}>{html.escape(cell_text(cell, alpha))}</td>")
+                cls = " class='sig'" if sig else (" class='noise'" if cell.within_noise else "")
+                text = cell_text(cell, alpha, metrics_only=bool(d.fallbacks))
+                tds.append(f"<td{cls}>{html.escape(text)}</td>")
             parts.append(f"<tr><th>{html.escape(row)}</th>{''.join(tds)}</tr>")
         parts.append("</tbody></table>")
+        for why in d.fallbacks:
+            parts.append(f"<p class='prov'>† no p-values: {html.escape(why)}</p>")
         if d.provenance:
             changes = _changes(*d.provenance)
             text = "; ".join(changes) if changes else "none recorded"

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from trustir.report.table import Table
+from trustir.report.noise import SMOKE_NOTE, STUDY_LINK
+from trustir.report.table import Table, interval_text
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #222; }
@@ -20,6 +21,8 @@ th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: right; }
 thead th { background: #eef2f7; } tbody th { text-align: left; font-weight: 600; }
 td.best { font-weight: 700; background: #e8f5e9; } td.sig { background: #fff3cd; }
 .prov, .legend, .notes { font-size: 0.8rem; color: #555; }
+td .ci { display: block; font-size: 0.75rem; color: #666; font-weight: 400; }
+td.noise { color: #777; } p.smoke { font-weight: 700; color: #8a4b00; }
 img { max-width: min(100%, 760px); display: block; }
 nav a { margin-right: 1rem; }
 """
@@ -41,7 +44,8 @@ def _fmt(v: object, digits: int = 4) -> str:
 
 
 def table_html(table: Table) -> str:
-    """One table (best cell per column highlighted), its notes and provenance."""
+    """One table (best cell per column highlighted; its 95 % interval under each value that has
+    one), its notes, its noise statement (n, MDE; the smoke-sized warning) and provenance."""
     cols = table.columns
     best = {c: table.best_row(c) for c in cols}
     arrows = {c: "↑" if table.better(c) else "↓" for c in cols}
@@ -51,7 +55,9 @@ def table_html(table: Table) -> str:
         tds = []
         for c in cols:
             cls = " class='best'" if best[c] == row and len(table.cells) > 1 else ""
-            tds.append(f"<td{cls}>{_fmt(vals.get(c))}</td>")
+            ci = table.interval(row, c)
+            ci_html = "" if ci is None else f"<span class='ci'>{interval_text(ci)}</span>"
+            tds.append(f"<td{cls}>{_fmt(vals.get(c))}{ci_html}</td>")
         body.append(f"<tr><th>{html.escape(row)}</th>{''.join(tds)}</tr>")
     p = table.provenance
     prov = f"revision {p.revision}" + (f", experiment {p.experiment}" if p.experiment else "")
@@ -60,6 +66,14 @@ def table_html(table: Table) -> str:
     if p.data:
         prov += " · data: " + ", ".join(f"{k} {h[:10]}" for k, h in p.data.items())
     notes = "".join(f"<p class='notes'>{html.escape(n)}</p>" for n in table.notes)
+    noise = table.noise
+    if noise is not None:
+        notes += f"<p class='notes'>{html.escape(noise.note())}</p>"
+        if noise.smoke:
+            notes += (
+                f"<p class='smoke'>{html.escape(SMOKE_NOTE)}: the intervals are wider than the "
+                f"spread of the rows (<a href='../{STUDY_LINK}'>study figures</a>).</p>"
+            )
     return (
         f"<table><thead><tr><th>{html.escape(table.row_label)}</th>{head}</tr></thead>"
         f"<tbody>{''.join(body)}</tbody></table>{notes}"

@@ -1,6 +1,11 @@
 """Read paper tables as they were at a git revision, tag or DVC experiment, without checking
 anything out: git-tracked files (``metrics/*.json``) from the commit, DVC outputs (the table
 layout and per-query values) from DVC's cache or, failing that, its default remote.
+
+When a revision's DVC-tracked data can be reached from neither (a fresh clone: the committed
+revision's data lives on the lab's machines), its tables fall back to the git-tracked
+``metrics/<name>.json`` alone: cells without per-query values, so ``compare`` gives deltas
+without p-values and says why (``Revision.fallbacks``).
 """
 
 from __future__ import annotations
@@ -15,13 +20,17 @@ import polars as pl
 
 from trustir.report.catalog import TableEntry
 from trustir.report.provenance import Provenance
-from trustir.report.table import Table
+from trustir.report.table import Table, table_from_layout
 
 WORKSPACE = "workspace"
 
 
 class RevisionError(RuntimeError):
     """A revision that cannot be read, or a table it does not have."""
+
+
+class DataUnreachable(RevisionError):
+    """A DVC-tracked file whose data is in neither the DVC cache nor the default remote."""
 
 
 class Revision:
@@ -31,6 +40,8 @@ class Revision:
     def __init__(self, root: str | Path, rev: str | None) -> None:
         self.root = Path(root).resolve()
         self.rev = None if rev in (None, WORKSPACE) else rev
+        #: table name -> why it was read from its git-tracked metrics alone
+        self.fallbacks: dict[str, str] = {}
 
     @property
     def label(self) -> str:
@@ -63,7 +74,13 @@ class Revision:
         """Whether ``path`` (relative to the repo root) exists at this revision."""
         if self.rev is None:
             return (self.root / path).exists()
-        return bool(self._fs.exists(path))
+        try:
+            return bool(self._fs.exists(path))
+        except Exception as exc:  # a tracked folder whose listing is in no cache nor remote
+            raise DataUnreachable(
+                f"revision {self.label} ({self.sha[:7]}): cannot list {path} ({type(exc).__name__}"
+                f": {exc}); its DVC-tracked data is in neither the DVC cache nor the default remote"
+            ) from None
 
     def read_bytes(self, path: str) -> bytes:
         """The bytes of ``path`` at this revision (git, then DVC cache, then the DVC remote)."""
@@ -80,7 +97,7 @@ class Revision:
                     self._fs.ls(str(parent))
                     break
         except Exception as exc:  # DVC's own errors, dvc_data's DataIndexDirError, OSError
-            raise RevisionError(
+            raise DataUnreachable(
                 f"revision {self.label} ({self.sha[:7]}): {path} is tracked by DVC but its data "
                 f"is in neither the DVC cache nor the default remote ({type(exc).__name__}: "
                 f"{exc}); run `dvc pull`, or reproduce that revision and `dvc push`"
@@ -99,19 +116,25 @@ class Revision:
                 "its stage did not run there)"
             )
         cells = json.loads(self.read_bytes(metrics))
-        layout = json.loads(self.read_bytes(f"{entry.data_dir}/{entry.name}.table.json"))
-        pq_path = f"{entry.data_dir}/{entry.name}.per_query.parquet"
-        per_query = (  # tables of aggregates only (e.g. click-model fit) keep none
-            pl.read_parquet(io.BytesIO(self.read_bytes(pq_path))) if self.exists(pq_path) else None
+        try:
+            layout = json.loads(self.read_bytes(f"{entry.data_dir}/{entry.name}.table.json"))
+            pq_path = f"{entry.data_dir}/{entry.name}.per_query.parquet"
+            per_query = (  # tables of aggregates only (e.g. click-model fit) keep none
+                pl.read_parquet(io.BytesIO(self.read_bytes(pq_path)))
+                if self.exists(pq_path)
+                else None
+            )
+        except DataUnreachable:
+            return self._metrics_only(entry, cells)
+        return table_from_layout(entry.name, cells, layout, per_query)
+
+    def _metrics_only(self, entry: TableEntry, cells: dict[str, Any]) -> Table:
+        """The table from its git-tracked metrics alone (no layout, no per-query values)."""
+        self.fallbacks[entry.name] = (
+            f"{self.label} ({(self.sha or '')[:7]}): its DVC-tracked data is in neither the DVC "
+            f"cache nor the default remote, so its cells come from the git-tracked "
+            f"metrics/{entry.name}.json (deltas without p-values or intervals; `dvc pull` from "
+            "a lab remote gives them)"
         )
-        provenance = Provenance(**layout["provenance"])
-        return Table(
-            name=entry.name,
-            title=layout["title"],
-            cells={r: cells[r] for r in layout["rows"] if r in cells},
-            higher_is_better=layout["higher_is_better"],
-            per_query=per_query,
-            row_label=layout.get("row_label", "run"),
-            provenance=provenance,
-            notes=layout.get("notes", []),
-        )
+        rows = {r: v for r, v in cells.items() if isinstance(v, dict)}
+        return Table(name=entry.name, title=entry.paper, cells=rows, provenance=Provenance())

@@ -3,7 +3,14 @@
 One table is stored as three files that DVC tracks:
 ``metrics/<name>.json`` (``{row: {column: value}}``, a DVC metric), ``<data_dir>/<name>.per_query
 .parquet`` (row, column, query_id, value) and ``<data_dir>/<name>.table.json`` (the layout:
-titles, order, higher-is-better, provenance). Markdown and plots are rendered from those.
+titles, order, higher-is-better, provenance, and the table's noise). Markdown and plots are
+rendered from those.
+
+Every cell with per-query (or per-item) values behind it carries its 95 % bootstrap interval,
+and every such table states its n and the smallest difference its size could detect
+(``trustir.report.noise``; settings: the ``report`` params section). Numbers are written at the
+precision ``trustir.io.stable`` states (6 significant digits), so float noise leaves the bytes
+alone.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from typing import Any
 import polars as pl
 
 from trustir.io.atomic import write_json, write_parquet, write_text
+from trustir.io.stable import round_values, stable_numbers
+from trustir.report.noise import SMOKE_NOTE, STUDY_LINK, Bootstrap, TableNoise, table_noise
 from trustir.report.provenance import Provenance
 
 PER_QUERY_SCHEMA = {
@@ -39,6 +48,41 @@ class Table:
     row_label: str = "run"
     provenance: Provenance = field(default_factory=Provenance)
     notes: list[str] = field(default_factory=list)
+    #: how the cells' intervals are drawn (stages set it from ``params.report.settings()``)
+    noise_settings: Bootstrap = field(default_factory=Bootstrap)
+    stored_noise: TableNoise | None = field(default=None, repr=False)  # as saved (load_table)
+
+    def set_noise(self, settings: Bootstrap) -> Table:
+        """Draw the intervals with ``settings`` (a stage passes ``params.report.settings()``)."""
+        self.noise_settings, self.stored_noise = settings, None
+        return self
+
+    @property
+    def noise(self) -> TableNoise | None:
+        """Intervals, n and MDE from the per-query values (rounded as saved); None without."""
+        if self.stored_noise is None and self.per_query is not None:
+            pq = round_values(self.per_query.select(list(PER_QUERY_SCHEMA)))
+            self.stored_noise = table_noise(self.cells, pq, self.noise_settings)
+        return self.stored_noise
+
+    def interval(self, row: str, column: str) -> tuple[float, float] | None:
+        """The cell's interval (None when no per-query values lie behind it)."""
+        noise = self.noise
+        return None if noise is None else noise.intervals.get(row, {}).get(column)
+
+    def noise_markdown(self, study_link: str = f"../{STUDY_LINK}") -> list[str]:
+        """The table's noise statement and, when smoke-sized, the plain warning (Markdown;
+        ``study_link`` is relative to ``reports/``)."""
+        noise = self.noise
+        if noise is None:
+            return []
+        lines = [f"_{noise.note()}_"]
+        if noise.smoke:
+            lines.append(
+                f"**{SMOKE_NOTE}**: the intervals are wider than the spread of the rows "
+                f"([study figures]({study_link}))."
+            )
+        return lines
 
     @property
     def rows(self) -> list[str]:
@@ -74,7 +118,8 @@ class Table:
             pq = self.per_query.select(
                 [pl.col(c).cast(t) for c, t in PER_QUERY_SCHEMA.items()]
             ).sort(["row", "column", "query_id"])
-            write_parquet(pq, data_dir / f"{self.name}.per_query.parquet")
+            write_parquet(round_values(pq), data_dir / f"{self.name}.per_query.parquet")
+        noise = self.noise
         layout = {
             "name": self.name,
             "title": self.title,
@@ -84,14 +129,16 @@ class Table:
             "row_label": self.row_label,
             "provenance": self.provenance.to_dict(),
             "notes": self.notes,
+            "noise": None if noise is None else noise.to_dict(),
         }
-        write_json(layout, data_dir / f"{self.name}.table.json")
-        write_json(self.cells, metrics_dir / f"{self.name}.json")
+        write_json(stable_numbers(layout), data_dir / f"{self.name}.table.json")
+        write_json(stable_numbers(self.cells), metrics_dir / f"{self.name}.json")
 
     # --- rendering -----------------------------------------------------------------------------
     def to_markdown(self, digits: int = 4, provenance: bool = True) -> str:
-        """A Markdown table (best value per column in bold), its notes and its provenance
-        (``provenance=False`` leaves that line out, for a table shown above another)."""
+        """A Markdown table (best value per column in bold; ``value [lo, hi]`` where the cell has
+        an interval), its notes, its noise statement and its provenance (``provenance=False``
+        leaves that line out, for a table shown above another)."""
         cols = self.columns
         best = {c: self.best_row(c) for c in cols}
         arrows = {c: "↑" if self.better(c) else "↓" for c in cols}
@@ -106,9 +153,14 @@ class Table:
             for c in cols:
                 v = vals.get(c)
                 txt = "–" if v is None else _fmt(v, digits)
-                cells.append(f"**{txt}**" if best[c] == row and len(self.cells) > 1 else txt)
+                txt = f"**{txt}**" if best[c] == row and len(self.cells) > 1 else txt
+                ci = self.interval(row, c)
+                cells.append(txt if ci is None else f"{txt} {interval_text(ci, digits - 1)}")
             lines.append("| " + " | ".join([row, *cells]) + " |")
         lines += ["", *[f"_{n}_" for n in self.notes]]
+        noise = self.noise_markdown()
+        if noise:
+            lines += ["", *noise]
         if provenance:
             lines += ["", _provenance_markdown(self.provenance)]
         return "\n".join(lines).rstrip() + "\n"
@@ -165,16 +217,32 @@ def load_table(metrics_dir: str | Path, data_dir: str | Path, name: str) -> Tabl
     cells = json.loads(metrics_file.read_text())
     layout = json.loads(layout_file.read_text())
     pq_file = data_dir / f"{name}.per_query.parquet"
+    return table_from_layout(
+        name, cells, layout, pl.read_parquet(pq_file) if pq_file.exists() else None
+    )
+
+
+def table_from_layout(
+    name: str, cells: dict, layout: dict, per_query: pl.DataFrame | None
+) -> Table:
+    """A table from its metrics cells, its layout (``<name>.table.json``) and per-query values."""
+    noise = layout.get("noise")
     return Table(
         name=name,
         title=layout["title"],
         cells={r: cells[r] for r in layout["rows"] if r in cells},
         higher_is_better=layout["higher_is_better"],
-        per_query=pl.read_parquet(pq_file) if pq_file.exists() else None,
+        per_query=per_query,
         row_label=layout.get("row_label", "run"),
         provenance=Provenance(**layout["provenance"]),
         notes=layout.get("notes", []),
+        stored_noise=TableNoise.from_dict(noise) if noise else None,
     )
+
+
+def interval_text(ci: tuple[float, float], digits: int = 3) -> str:
+    """``[0.512, 0.688]``."""
+    return f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
 
 
 def _fmt(v: Any, digits: int) -> str:

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from trustir.evaluate.measures import evaluate_run, evaluation_qrels, min_rel_for
-from trustir.io.atomic import write_json, write_parquet
+from trustir.io.atomic import write_parquet
+from trustir.io.runlog import write_run_record
+from trustir.io.stable import round_values, write_metrics
 from trustir.retrieval.params import DenseParams
 from trustir.retrieval.regimes import llm_source_of, positives_for_regime, positives_from
 from trustir.retrieval.train_params import MultiposParams, TrainParams
@@ -175,6 +177,7 @@ class Scores:
     per_query: pl.DataFrame  # query_id, measure, value
     run: pl.DataFrame | None = None  # the dense run over EvalSet.queries
     info: dict[str, Any] = field(default_factory=dict)
+    timing: dict[str, float] = field(default_factory=dict)  # per-run seconds: the run ledger
 
 
 def score_model(
@@ -278,11 +281,11 @@ def train_variant(
         "phases": [{"name": p.name, "queries": len(p.queries), "epochs": p.epochs} for p in phases],
         "steps": result.steps,
         "examples": result.examples,
-        "train_seconds": round(result.seconds, 2),
         "final_loss": result.final_loss,
         "eval": {"queries": ev.queries.height, "documents": ev.corpus.height},
     }
-    return Scores(scores.measures, scores.per_query, scores.run, info)
+    timing = {"train_seconds": round(result.seconds, 2)}
+    return Scores(scores.measures, scores.per_query, scores.run, info, timing)
 
 
 def save_variant(scores: Scores, out_dir: Path) -> None:
@@ -290,8 +293,9 @@ def save_variant(scores: Scores, out_dir: Path) -> None:
     out_dir = Path(out_dir)
     if scores.run is not None:
         write_parquet(scores.run, out_dir / "run.parquet")
-    write_parquet(scores.per_query, out_dir / "per_query.parquet")
-    write_json({"measures": scores.measures, **scores.info}, out_dir / "metrics.json")
+    write_parquet(round_values(scores.per_query), out_dir / "per_query.parquet")
+    write_metrics({"measures": scores.measures, **scores.info}, out_dir / "metrics.json")
+    write_run_record(out_dir, scores.timing)  # wall seconds: the git-ignored run ledger
 
 
 def load_variant(out_dir: Path) -> Scores:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
+from trustir.io.stable import round_scores
 from trustir.schema import RUN
 
 
@@ -34,8 +35,11 @@ def run_from_topk(
 
 
 def rank_run(df: pl.DataFrame, name: str) -> pl.DataFrame:
-    """(Re)assign ranks 1..k per query by descending score, ties by doc_id; set the run name."""
-    df = df.sort(["query_id", "score", "doc_id"], descending=[False, True, False])
+    """(Re)assign ranks 1..k per query by descending score, ties by doc_id; set the run name.
+
+    Scores are first rounded to ``SCORE_DECIMALS`` places (``trustir.io.stable``), so float
+    noise between thread counts and machines changes neither the bytes nor the order."""
+    df = round_scores(df).sort(["query_id", "score", "doc_id"], descending=[False, True, False])
     df = df.with_columns(
         pl.int_range(1, pl.len() + 1).over("query_id").cast(pl.Int64).alias("rank"),
         pl.lit(name, dtype=pl.String).alias("run"),

@@ -26,6 +26,7 @@ import polars as pl
 import torch
 
 from trustir.io.atomic import atomic_dir
+from trustir.io.stable import stable_numbers
 from trustir.retrieval.bm25 import document_texts
 from trustir.retrieval.encoders import Encoder
 from trustir.retrieval.losses import LOSSES, Loss
@@ -342,6 +343,7 @@ class BiEncoderTrainer:
             if not (tmp / "model.safetensors").exists():
                 raise RuntimeError(f"save_pretrained wrote no model.safetensors in {tmp}")
             info = {"params": self.params.model_dump(), **(meta or {})}
+            info = stable_numbers(info)  # e.g. final_loss at 6 significant digits
             (tmp / TRAIN_META).write_text(json.dumps(info, indent=2, default=str) + "\n")
         return out_dir
 
@@ -376,7 +378,9 @@ def train_biencoder(
         "phases": [
             {"name": ph.name, "queries": len(ph.queries), "epochs": ph.epochs} for ph in phases
         ],
-        "result": {k: v for k, v in asdict(result).items() if k not in ("model_dir", "losses")},
+        "result": {  # no wall seconds: they describe the run, not the model
+            k: v for k, v in asdict(result).items() if k not in ("model_dir", "losses", "seconds")
+        },
     }
     saved = trainer.save(out_dir, meta)
     return TrainResult(
