@@ -10,6 +10,7 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from trustir.authority.params import AuthorityParams
+from trustir.calibration.params import CalibrationParams
 from trustir.llm.config import LLMParams
 from trustir.multitask.params import BoomParams
 from trustir.ranking.params import LtrParams
@@ -189,6 +190,7 @@ class Params(Section):
     ltr: LtrParams = LtrParams()
     boom: BoomParams = BoomParams()
     authority: AuthorityParams = AuthorityParams()
+    calibration: CalibrationParams = CalibrationParams()
 
 
 class ParamsError(ValueError):

@@ -47,7 +47,7 @@ def collect(
     """Every sample and P(True) score of ``qa``'s questions (cached ones read, not recomputed)."""
     sp = params.sample
     sampling = SamplingParams(sp.n, sp.temperature, sp.top_p, sp.max_new_tokens, sp.seed)
-    topk = SamplingParams(1, sp.temperature, sp.top_p, 4 * sp.max_new_tokens, sp.seed)
+    topk = SamplingParams(1, sp.temperature, sp.top_p, sp.topk_tokens, sp.seed)
     qs = list(qa.select("qid", "question", "context").iter_rows())
     answer = {q: P.answer_prompt(t, c) for q, t, c in qs}
     verbal = {q: P.verbalized_prompt(t, c) for q, t, c in qs}

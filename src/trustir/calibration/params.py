@@ -36,7 +36,7 @@ class QAParams(Section):
     #: world: the prompt holds the documents stating the facts (closed-book otherwise)
     in_context: bool = True
     #: world and mace: questions per answer count (mace: per domain and count)
-    per_count: int = Field(4, gt=0)
+    per_count: int = Field(2, gt=0)
     counts: list[int] = [1, 2, 4, 6]
     #: world: pages about other entities shown with the answers' pages
     distractors: int = Field(2, ge=0)
@@ -48,13 +48,14 @@ class QAParams(Section):
 class SampleParams(Section):
     """How answers are sampled (every field enters the label keys)."""
 
-    n: int = Field(5, gt=0)
-    temperature: float = Field(1.0, gt=0)
+    n: int = Field(4, gt=0)
+    temperature: float = Field(0.7, gt=0)
     top_p: float = Field(1.0, gt=0, le=1)
-    max_new_tokens: int = Field(12, gt=0)
+    max_new_tokens: int = Field(10, gt=0)
     seed: int = 0
-    #: top-k verbalized: guesses asked for
+    #: top-k verbalized: guesses asked for, and the reply's length in tokens
     top_k: int = Field(3, ge=2)
+    topk_tokens: int = Field(24, gt=0)
 
 
 class ClusterParams(Section):
