@@ -170,9 +170,13 @@ def metrics_table(
             row[f"confidence/{n}"] = M.mean_confidence(c[m])
             vals[f"accuracy/{n}"] = (np.where(m, y, np.nan), m)
             vals[f"confidence/{n}"] = (np.where(m, c, np.nan), m)
-        cells[name] = row
+        cells[name] = {c: None if np.isnan(v) else v for c, v in row.items()}  # undefined: null
         for col, (v, m) in vals.items():
-            pq += [(name, col, q, float(x)) for q, x, keep in zip(qids, v, m, strict=True) if keep]
+            pq += [
+                (name, col, q, float(x))
+                for q, x, keep in zip(qids, v, m, strict=True)
+                if keep and not np.isnan(x)
+            ]
     lower = {"brier"} | {c for c in next(iter(cells.values())) if c.startswith("ece")}
     table = Table(
         name="calibration",
