@@ -66,3 +66,17 @@ def test_reliability_bins_and_errors():
         m.ece([1.2], [1])
     with pytest.raises(ValueError, match="0/1"):
         m.ece([0.2], [2])
+
+
+def test_per_question_values_average_to_the_cells():
+    from trustir.calibration.report import per_question_auroc, per_question_ece
+
+    rng = np.random.default_rng(5)
+    c = np.round(rng.random(60), 1)
+    y = (rng.random(60) < c).astype(float)
+    assert per_question_ece(c, y, 10).mean() == pytest.approx(m.ece(c, y))
+    assert per_question_auroc(c, y).mean() == pytest.approx(m.auroc(c, y))
+    # hand-worked: positives 0.0 (beats none), 0.95 and 1.0 (beat all three negatives)
+    assert per_question_auroc(np.array(CONF), np.array(RIGHT, float)).tolist() == pytest.approx(
+        [0.0, 2 / 3, 2 / 3, 2 / 3, 1.0, 1.0]
+    )

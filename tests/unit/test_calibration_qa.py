@@ -9,6 +9,7 @@ import pytest
 
 from trustir.calibration.params import QAParams
 from trustir.calibration.qa import QA, jsonl_qa, mace_qa, normalize, split_of
+from trustir.schema import conform
 from trustir.sources.world import Sizes, build_world
 from trustir.sources.world.qa import authority_questions, multi_answer_questions
 
@@ -51,6 +52,7 @@ def test_jsonl_source(tmp_path: Path) -> None:
     f.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     qa = jsonl_qa(f, QAParams(), 0.5)
     assert dict(qa.schema) == QA
+    assert conform(qa, "qa").equals(qa)  # the contract columns first, in order
     assert qa["n_answers"].to_list() == [2, 1]
     assert jsonl_qa(f, QAParams(max_questions=1), 0.5).height == 1
     f.write_text('{"id": "a", "question": "Who?"}\n')

@@ -20,18 +20,11 @@ from typing import Any
 
 import polars as pl
 
+from trustir import schema
 from trustir.calibration.params import CalibrationParams, QAParams
 
-QA = {
-    "qid": pl.String,
-    "question": pl.String,
-    "answers": pl.List(pl.String),
-    "n_answers": pl.Int64,
-    "domain": pl.String,
-    "context_doc_ids": pl.List(pl.String),
-    "context": pl.List(pl.String),
-    "split": pl.String,
-}
+#: the ``qa`` contract (``trustir.schema.QA``) plus the in-context snippets and the split
+QA = {**schema.QA, "context": pl.List(pl.String), "split": pl.String}
 MACE_FILE = "mace_questions_with_deepseek_v3_answers.jsonl"
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = str.maketrans("", "", string.punctuation)
