@@ -103,3 +103,49 @@ def test_openai_backend_samples_like_hf_through_the_server(tiny: HFBackend, serv
     assert [g.text for g in remote] == [g.text for g in local]
     for r, loc in zip(remote, local, strict=True):
         assert np.allclose(r.token_logprobs, loc.token_logprobs, atol=1e-5)
+
+
+def test_openai_sample_falls_back_to_one_request_per_seed() -> None:
+    """A server that refuses trustir's ``seeds`` (400) gets one n=1 request per seed."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    bodies: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            bodies.append(body)
+            if "seeds" in body:
+                status, out = 400, {"error": {"message": "unknown field seeds"}}
+            else:
+                tok = {"token": f"s{body['seed']}", "logprob": -0.5}
+                choice = {"index": 0, "message": {"content": f"s{body['seed']}"},
+                          "logprobs": {"content": [tok]}, "finish_reason": "stop"}  # fmt: skip
+                status, out = 200, {"choices": [choice], "usage": {"prompt_tokens": 3}}
+            data = json.dumps(out).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        client = OpenAIBackend(url, "m", concurrency=1, max_retries=0)
+        gens = client.sample("q", [7, 8, 9], temperature=1.0, top_p=0.5, max_new_tokens=3)
+        assert [g.text for g in gens] == ["s7", "s8", "s9"]
+        assert [g.logprob for g in gens] == [-0.5] * 3
+        assert len(bodies) == 4 and bodies[0]["n"] == 3 and bodies[0]["seeds"] == [7, 8, 9]
+        assert all(b["n"] == 1 and b["top_p"] == 0.5 for b in bodies[1:])
+        client.sample("q", [1], temperature=1.0)  # refused once: no more 'seeds' requests
+        assert len(bodies) == 5 and "seeds" not in bodies[-1]
+    finally:
+        server.shutdown()
+        server.server_close()
