@@ -1,9 +1,9 @@
 """The ``calibration_sample`` stage's work: every LLM call of P4, through the label store.
 
-Per question: the greedy answer and ``n`` samples of the answer prompt, the greedy verbalized
-and top-k verbalized replies, ``n`` sampled verbalized replies, and P(True) of the greedy
-answer (Yes/No option scores). Returns ``samples`` (qid, kind, index, text, tokens,
-token_logprobs, logprob) and ``ptrue`` (qid, answer, logp_yes, logp_no).
+Per question: the greedy reply and ``n`` samples of the answer prompt and of the verbalized
+prompt, the greedy top-k verbalized reply, and P(True) of the greedy answer (Yes/No option
+scores). Returns ``samples`` (qid, kind, index, text, tokens, token_logprobs, logprob) and
+``ptrue`` (qid, answer, logp_yes, logp_no).
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ SAMPLES = {
     "logprob": pl.Float64,
 }
 PTRUE = {"qid": pl.String, "answer": pl.String, "logp_yes": pl.Float64, "logp_no": pl.Float64}
-KINDS = ("answer", "verbalized", "topk", "verbalized_sample")
+#: answer and verbalized: the greedy reply (index "greedy") and n samples; topk: greedy only
+KINDS = ("answer", "verbalized", "topk")
 
 
 def _rows(qid: str, kind: str, samples: Any, greedy: bool) -> list[tuple]:
@@ -58,9 +59,6 @@ def collect(
     rows += [r for q in answer for r in _rows(q, "answer", got[q], True)]
     vb = sample_many(backend, store, verbal, sampling, **kw)
     rows += [r for q in verbal for r in _rows(q, "verbalized", vb[q], True)]
-    rows += [
-        (q, "verbalized_sample", r[2], *r[3:]) for q in verbal for r in _rows(q, "v", vb[q], False)
-    ]
     tk = sample_many(backend, store, guesses, topk, **kw)
     rows += [r for q in guesses for r in _rows(q, "topk", tk[q], True) if r[2] == GREEDY]
     samples = pl.DataFrame(rows, schema=SAMPLES, orient="row")

@@ -59,7 +59,7 @@ def build_items(samples: pl.DataFrame, ptrue: pl.DataFrame) -> list[Item]:
                 greedy=Sample(g[1], tuple(g[2])),
                 samples=[Sample(t, tuple(lp)) for _, t, lp in pick("answer", False)],
                 verbalized=pick("verbalized", True)[0][1],
-                verbalized_samples=[t for _, t, _ in pick("verbalized_sample", False)],
+                verbalized_samples=[t for _, t, _ in pick("verbalized", False)],
                 topk=pick("topk", True)[0][1],
                 logp_yes=pt.get(qid, (float("-inf"),) * 2)[0],
                 logp_no=pt.get(qid, (float("-inf"),) * 2)[1],
