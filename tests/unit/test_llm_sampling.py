@@ -149,3 +149,14 @@ def test_openai_sample_falls_back_to_one_request_per_seed() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_n_zero_is_greedy_only(tiny: HFBackend, tmp_path) -> None:
+    with LabelStore(tmp_path / "labels.sqlite") as store:
+        calls0 = tiny.usage.snapshot()["calls"]
+        got = sample_many(tiny, store, {"q": PROMPT}, SamplingParams(n=0, max_new_tokens=4))
+        assert tiny.usage.snapshot()["calls"] - calls0 == 1 and len(store) == 1
+    assert (
+        got["q"].samples == []
+        and got["q"].greedy.tokens == tiny.generate(PROMPT, 1, 0.0, 4)[0].tokens
+    )

@@ -48,7 +48,7 @@ def collect(
     """Every sample and P(True) score of ``qa``'s questions (cached ones read, not recomputed)."""
     sp = params.sample
     sampling = SamplingParams(sp.n, sp.temperature, sp.top_p, sp.max_new_tokens, sp.seed)
-    topk = SamplingParams(1, sp.temperature, sp.top_p, sp.topk_tokens, sp.seed)
+    topk = SamplingParams(0, sp.temperature, sp.top_p, sp.topk_tokens, sp.seed)  # greedy only
     qs = list(qa.select("qid", "question", "context").iter_rows())
     answer = {q: P.answer_prompt(t, c) for q, t, c in qs}
     verbal = {q: P.verbalized_prompt(t, c) for q, t, c in qs}
@@ -60,7 +60,7 @@ def collect(
     vb = sample_many(backend, store, verbal, sampling, **kw)
     rows += [r for q in verbal for r in _rows(q, "verbalized", vb[q], True)]
     tk = sample_many(backend, store, guesses, topk, **kw)
-    rows += [r for q in guesses for r in _rows(q, "topk", tk[q], True) if r[2] == GREEDY]
+    rows += [r for q in guesses for r in _rows(q, "topk", tk[q], True)]
     samples = pl.DataFrame(rows, schema=SAMPLES, orient="row")
     ptrue = p_true(qs, {q: got[q].greedy.text for q in answer}, backend, store, ledger)
     return {"samples": samples, "ptrue": ptrue}
