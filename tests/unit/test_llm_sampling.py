@@ -160,3 +160,25 @@ def test_n_zero_is_greedy_only(tiny: HFBackend, tmp_path) -> None:
         got["q"].samples == []
         and got["q"].greedy.tokens == tiny.generate(PROMPT, 1, 0.0, 4)[0].tokens
     )
+
+
+def test_nucleus_draw_follows_the_tempered_nucleus_law() -> None:
+    import torch
+
+    from trustir.llm.hf import nucleus_draw
+
+    p = torch.tensor([0.5, 0.3, 0.15, 0.05])
+    logp = p.log().expand(4000, -1)  # [rows, V]
+    rows = [torch.Generator().manual_seed(i) for i in range(4000)]
+    gen = torch.Generator().manual_seed(0)
+
+    def freq(temperature: float, top_p: float) -> np.ndarray:
+        tok = nucleus_draw(logp, temperature, top_p, rows, gen)
+        return np.bincount(tok.numpy(), minlength=4) / len(tok)
+
+    np.testing.assert_allclose(freq(1.0, 1.0), [0.5, 0.3, 0.15, 0.05], atol=0.025)
+    # top_p 0.7: the nucleus is {0.5, 0.3} (0.5 alone is below 0.7), renormalised
+    np.testing.assert_allclose(freq(1.0, 0.7), [0.625, 0.375, 0, 0], atol=0.025)
+    t = p ** (1 / 0.5) / (p ** (1 / 0.5)).sum()  # temperature 0.5 sharpens
+    np.testing.assert_allclose(freq(0.5, 1.0), t.numpy(), atol=0.025)
+    assert (freq(1.0, 0.7)[2:] == 0).all()
