@@ -18,6 +18,7 @@ from pydantic import model_validator
 
 from trustir.annotate.params import AnnotateParams
 from trustir.authority.params import AuthorityParams
+from trustir.calibration.params import CalibrationParams
 from trustir.config import ParamsError, read_params_file, validate_model
 from trustir.evaluate.params import EvaluateParams
 from trustir.llm.config import LLMParams
@@ -45,6 +46,7 @@ class Params(Section):
     boom: BoomParams = BoomParams()
     authority: AuthorityParams = AuthorityParams()
     report: ReportParams = ReportParams()
+    calibration: CalibrationParams = CalibrationParams()
 
     @model_validator(mode="after")
     def _registered_names(self) -> Params:

@@ -28,6 +28,15 @@ ENTITIES = {
     "popularity": pl.Float64,
     "level": pl.Int64,
 }
+#: questions with reference answers (P4 calibration; ``domain`` and ``context_doc_ids`` optional)
+QA = {
+    "qid": pl.String,
+    "question": pl.String,
+    "answers": pl.List(pl.String),
+    "n_answers": pl.Int64,
+    "domain": pl.String,
+    "context_doc_ids": pl.List(pl.String),
+}
 PER_QUERY = {"run": pl.String, "measure": pl.String, "query_id": pl.String, "value": pl.Float64}
 
 TABLES: dict[str, dict[str, pl.DataType]] = {
@@ -39,6 +48,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "links": LINKS,
     "entities": ENTITIES,
     "per_query": PER_QUERY,
+    "qa": QA,
 }
 
 SPLITS = ("train", "test")
@@ -52,7 +62,7 @@ def conform(df: pl.DataFrame, table: str) -> pl.DataFrame:
     Raises ValueError naming the table and the missing required columns.
     """
     schema = TABLES[table]
-    optional = {"domain", "url", "freq"}
+    optional = {"domain", "url", "freq", "context_doc_ids"}
     missing = [c for c in schema if c not in df.columns and c not in optional]
     if missing:
         raise ValueError(f"table {table!r} lacks required column(s) {missing}")

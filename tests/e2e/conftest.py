@@ -116,6 +116,7 @@ def tiny_repo_factory(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Pat
     # LLM labels of test repos go to a session store, never the user's label cache
     store = tmp_path_factory.mktemp("labels") / "labels.sqlite"
     set_param(template, "annotate.store", str(store), commit=True)
+    set_param(template, "calibration.store", str(store), commit=True)
 
     def factory(dest: Path) -> Path:
         shutil.copytree(template, dest, symlinks=True)

@@ -154,6 +154,21 @@ class LLMBackend(ABC):
         Seeded: the same prompt, ``n``, temperature and seed give the same replies.
         """
 
+    def sample(
+        self,
+        prompt: Prompt,
+        seeds: Sequence[int],
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        max_new_tokens: int = 32,
+    ) -> list[Generation]:
+        """One sampled reply per seed, each with per-token log-probs (issue 14).
+
+        Reply ``i`` depends on ``seeds[i]`` only (not on how many are asked at once), so a
+        cache keyed by sample index can grow ``n`` by computing only the new samples.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot sample with per-row seeds")
+
     @abstractmethod
     def count_tokens(self, prompt: Prompt) -> int:
         """Tokens ``prompt`` takes once the chat template is applied (an estimate if unknown)."""

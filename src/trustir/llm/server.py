@@ -1,9 +1,10 @@
 """``trustir serve-llm``: an OpenAI-compatible HTTP server over the ``hf`` backend (stdlib only).
 
 Issue 3. Serves ``GET /v1/models``, ``POST /v1/completions`` (prompt, max_tokens, temperature, n,
-logprobs, echo, seed) and ``POST /v1/chat/completions`` (messages, n, temperature, max_tokens,
-logprobs, top_logprobs, seed), with log-probabilities in OpenAI's formats, so several workers can
-share one loaded model and the ``openai`` backend can be tested against a real server. One lock
+logprobs, echo, seed) and ``POST /v1/chat/completions`` (messages, n, temperature, top_p,
+max_tokens, logprobs, top_logprobs, seed, and trustir's ``seeds`` extension: one seed per choice,
+issue 14), with log-probabilities in OpenAI's formats, so several workers can share one loaded
+model and the ``openai`` backend can be tested against a real server. One lock
 serialises model calls; the threaded HTTP layer only parses and formats.
 """
 
@@ -48,6 +49,28 @@ def _temperature(body: dict[str, Any]) -> float:
     if isinstance(t, bool) or not isinstance(t, int | float) or not 0 <= t <= 2:
         raise BadRequest(f"'temperature' must be a number in [0, 2], got {t!r}")
     return float(t)
+
+
+def _top_p(body: dict[str, Any]) -> float:
+    p = body.get("top_p", 1.0)
+    p = 1.0 if p is None else p
+    if isinstance(p, bool) or not isinstance(p, int | float) or not 0 < p <= 1:
+        raise BadRequest(f"'top_p' must be a number in (0, 1], got {p!r}")
+    return float(p)
+
+
+def _seeds(body: dict[str, Any], n: int) -> list[int] | None:
+    """trustir's extension: ``seeds``, one integer per choice (choice i drawn from seeds[i])."""
+    seeds = body.get("seeds")
+    if seeds is None:
+        return None
+    if (
+        not isinstance(seeds, list)
+        or len(seeds) != n
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+    ):
+        raise BadRequest(f"'seeds' must be a list of n={n} non-negative integers")
+    return seeds
 
 
 def _no_stop(body: dict[str, Any]) -> None:
@@ -183,9 +206,15 @@ class LLMService:
         if k and not want_lp:
             raise BadRequest("'top_logprobs' needs 'logprobs': true")
         temperature = _temperature(body)
+        top_p = _top_p(body)
+        row_seeds = _seeds(body, n)
         ids = self.backend.render(msgs)
         seed = self._seed(body, ids, n, temperature, max_tokens)
-        gens, _ = self.backend.generate_ids(ids, n, temperature, max_tokens, seed, top_k=k)
+        if row_seeds is None and top_p < 1:
+            row_seeds = [seed + i for i in range(n)]
+        gens, _ = self.backend.generate_ids(
+            ids, n, temperature, max_tokens, seed, top_k=k, top_p=top_p, row_seeds=row_seeds
+        )
         choices = []
         for s, g in enumerate(gens):
             lp = None

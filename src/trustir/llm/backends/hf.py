@@ -56,6 +56,36 @@ def common_prefix_len(seqs: Sequence[Sequence[int]]) -> int:
     return n
 
 
+def nucleus_draw(
+    logp: torch.Tensor,
+    temperature: float,
+    top_p: float,
+    rows: Sequence[torch.Generator] | None,
+    gen: torch.Generator,
+) -> torch.Tensor:
+    """One token per row from softmax(logp / T) cut to its top-p nucleus, by inverse CDF over
+    the tokens sorted by probability (ties by id); ``rows`` gives each row its own uniform.
+
+    ``logp`` is [n, V]; returns [n] token ids. The nucleus is the smallest set of most likely
+    tokens whose mass reaches ``top_p`` (the most likely token is always kept).
+    """
+    probs = torch.softmax(logp.float() / temperature, dim=-1)  # [n, V]
+    sp, si = torch.sort(probs, dim=-1, descending=True, stable=True)  # [n, V]
+    cum = sp.cumsum(-1)  # [n, V]
+    if top_p < 1:
+        keep = (cum - sp) < top_p  # mass before the token is below top_p
+        keep[:, 0] = True
+        sp = sp * keep
+        cum = sp.cumsum(-1)
+    if rows is None:
+        u = torch.rand(len(sp), generator=gen, device=gen.device)
+    else:
+        u = torch.stack([torch.rand((), generator=g) for g in rows])  # [n]
+    u = (u.to(cum.device) * cum[:, -1]).to(cum.dtype)[:, None]  # [n, 1]
+    pos = torch.searchsorted(cum, u, right=True).clamp(max=sp.shape[1] - 1)  # [n, 1]
+    return si.gather(1, pos)[:, 0]
+
+
 @dataclass
 class RawGeneration:
     """What the sampling loop returns, in token ids (the server renders it its own way)."""
@@ -364,6 +394,30 @@ class HFBackend(LLMBackend):
         )
         return gens
 
+    def sample(
+        self,
+        prompt: Prompt,
+        seeds: Sequence[int],
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        max_new_tokens: int = 32,
+    ) -> list[Generation]:
+        """One reply per seed: the prompt prefilled ONCE, its KV cache expanded to
+        ``len(seeds)`` rows and decoded as one batch; row ``i`` drawn from ``seeds[i]`` alone."""
+        ids = self.render(prompt)
+        t0 = time.perf_counter()
+        raws, _ = self.generate_ids(
+            ids, len(seeds), temperature, max_new_tokens, 0, top_p=top_p, row_seeds=list(seeds)
+        )
+        gens = [self._to_generation(r, len(ids)) for r in raws]
+        self.usage.add(
+            calls=1,
+            tokens_in=len(ids),
+            tokens_out=sum(g.tokens_out for g in gens),
+            seconds=time.perf_counter() - t0,
+        )
+        return gens
+
     def _to_generation(self, raw: RawGeneration, tokens_in: int) -> Generation:
         return Generation(
             text=self.tokenizer.decode(raw.ids, skip_special_tokens=True),
@@ -383,6 +437,8 @@ class HFBackend(LLMBackend):
         seed: int = 0,
         top_k: int = 0,
         echo: bool = False,
+        top_p: float = 1.0,
+        row_seeds: Sequence[int] | None = None,
     ) -> tuple[list[RawGeneration], RawGeneration | None]:
         """Sample ``n`` continuations of ``ids``; with ``echo``, also score the prompt's tokens.
 
@@ -390,8 +446,12 @@ class HFBackend(LLMBackend):
         ``echo``) and its KV cache repeated ``n`` times. Log-probs are the
         model's (before temperature); ``top_k`` > 0 also records each position's best
         alternatives. Returns (generations, the prompt's own tokens with their log-probs — the
-        first has none, so its log-prob is NaN — or None without ``echo``).
+        first has none, so its log-prob is NaN — or None without ``echo``). ``top_p`` < 1 samples
+        from the nucleus; ``row_seeds`` (one per row, ``n`` = their count) draws each row from its
+        own seeded stream, so row ``i`` does not depend on how many rows share the batch.
         """
+        if row_seeds is not None:
+            n = len(row_seeds)
         if not ids:
             raise ValueError("generate needs a non-empty prompt")
         with self._lock, torch.inference_mode():
@@ -422,7 +482,12 @@ class HFBackend(LLMBackend):
             if n > 1:
                 cache.batch_repeat_interleave(n)  # [1, heads, T, d] → [n, heads, T, d]
             logp = self._logprobs_at(hidden[-1:]).expand(n, -1)  # [n, V]
-            return self._sample(cache, logp, n, temperature, max_new_tokens, seed, top_k), prompt
+            return (
+                self._sample(
+                    cache, logp, n, temperature, max_new_tokens, seed, top_k, top_p, row_seeds
+                ),
+                prompt,
+            )
 
     def _sample(
         self,
@@ -433,13 +498,20 @@ class HFBackend(LLMBackend):
         max_new_tokens: int,
         seed: int,
         top_k: int,
+        top_p: float = 1.0,
+        row_seeds: Sequence[int] | None = None,
     ) -> list[RawGeneration]:
         """The decoding loop: greedy (temperature 0) or sampling, stopping at end of turn."""
         gen = torch.Generator(device=self.device).manual_seed(seed)
+        rows = None
+        if row_seeds is not None:
+            rows = [torch.Generator(device="cpu").manual_seed(int(s)) for s in row_seeds]
         res = [RawGeneration([], [], "length") for _ in range(n)]
         done = [False] * n
         for step in range(max_new_tokens):
-            if temperature > 0:
+            if temperature > 0 and (rows is not None or top_p < 1):
+                tok = nucleus_draw(logp, temperature, top_p, rows, gen)  # [n]
+            elif temperature > 0:
                 probs = torch.softmax(logp / temperature, dim=-1)  # [n, V]
                 tok = torch.multinomial(probs, 1, generator=gen)[:, 0]  # [n]
             else:

@@ -134,6 +134,7 @@ class OpenAIBackend(LLMBackend):
         self._sessions: list[requests.Session] = []
         self._rng = random.Random()
         self._warned_multi = False
+        self._seeds_ok = True  # the server takes trustir's per-choice ``seeds`` (until refused)
 
     @classmethod
     def from_params(cls, params: Any) -> OpenAIBackend:
@@ -467,3 +468,63 @@ class OpenAIBackend(LLMBackend):
             raise LLMError(f"{self.base_url}/chat/completions answered with no choices")
         self.usage.add(calls=1, seconds=time.perf_counter() - t0)
         return gens[:n]
+
+    def sample(
+        self,
+        prompt: Prompt,
+        seeds: Sequence[int],
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        max_new_tokens: int = 32,
+    ) -> list[Generation]:
+        """One request with ``n`` = len(seeds) and trustir's ``seeds`` extension (one seed per
+        choice: ``trustir serve-llm`` decodes them as one batch from one prefill); a server that
+        refuses the extension (HTTP 400/422) gets one ``n`` = 1 request per seed instead."""
+        msgs = to_messages(prompt)
+        t0 = time.perf_counter()
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": msgs,
+            "temperature": temperature,
+            "top_p": top_p,
+            "max_tokens": max_new_tokens,
+            "logprobs": True,
+        }
+        gens: list[Generation] | None = None
+        if self._seeds_ok:
+            try:
+                res = self.post("/chat/completions", {**body, "n": len(seeds), "seeds": [*seeds]})
+                gens = self._chat_generations(res)
+            except LLMHTTPError as exc:
+                if exc.status not in (400, 422):
+                    raise
+                log.warning("%s refuses per-choice 'seeds'; one request per sample", self)
+                self._seeds_ok = False
+        if gens is None or len(gens) != len(seeds):
+            one = lambda s: self._chat_generations(  # noqa: E731
+                self.post("/chat/completions", {**body, "n": 1, "seed": int(s)})
+            )[0]
+            gens = self._map(one, list(seeds))
+        self.usage.add(calls=1, seconds=time.perf_counter() - t0)
+        return gens
+
+    def _chat_generations(self, res: dict[str, Any]) -> list[Generation]:
+        """The choices of a chat answer as generations (in index order)."""
+        self._count(res)
+        prompt_tokens = int((res.get("usage") or {}).get("prompt_tokens") or 0)
+        out = []
+        for c in sorted(res.get("choices", []), key=lambda c: c.get("index", 0)):
+            content = ((c.get("logprobs") or {}).get("content")) or []
+            out.append(
+                Generation(
+                    text=(c.get("message") or {}).get("content") or "",
+                    tokens=[t["token"] for t in content],
+                    token_logprobs=[float(t["logprob"]) for t in content],
+                    tokens_in=prompt_tokens,
+                    tokens_out=len(content),
+                    finish_reason=c.get("finish_reason") or "stop",
+                )
+            )
+        if not out:
+            raise LLMError(f"{self.base_url}/chat/completions answered with no choices")
+        return out

@@ -26,7 +26,7 @@ from trustir.sources.world.attributes import ATTRIBUTES
 from trustir.sources.world.streams import facet_rng
 
 #: child stream of the ``qa`` facet per question kind (append only; never reorder).
-QA_KINDS: dict[str, int] = {"authority_yesno": 0}
+QA_KINDS: dict[str, int] = {"authority_yesno": 0, "multi_answer": 1}
 N_QA_STREAMS = 8
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
@@ -175,3 +175,118 @@ def authority_questions(
     """RAGAuth's questions for the world of ``seed`` (its own stream of the ``qa`` facet)."""
     rng = qa_rng(seed, "authority_yesno")
     return generate_yesno(world, n_questions, top_k, rng, snippet_chars)
+
+
+# ---- multi-answer questions (P4 MACE calibration) -------------------------------------------
+#: question templates of the inverse relations: "which entities have value v?" ({v} = value).
+INVERSE_ASKS: dict[tuple[str, str], str] = {
+    ("person", "occupation"): "Name one person who works as a {v}.",
+    ("person", "birthplace"): "Name one person who was born in {v}.",
+    ("person", "instruments"): "Name one person who plays the {v}.",
+    ("person", "languages"): "Name one person who speaks {v}.",
+    ("person", "award"): "Name one person who won the {v}.",
+    ("city", "country"): "Name one city in {v}.",
+    ("city", "river"): "Name one city on the river {v}.",
+    ("city", "landmark"): "Name one city with a {v}.",
+    ("city", "city_languages"): "Name one city where people speak {v}.",
+    ("company", "industry"): "Name one company in the {v} industry.",
+    ("company", "products"): "Name one company that makes {v}.",
+    ("company", "headquarters"): "Name one company headquartered in {v}.",
+    ("company", "founder"): "Name one company founded by {v}.",
+    ("book", "author"): "Name one book written by {v}.",
+    ("book", "genre"): "Name one book in the {v} genre.",
+    ("book", "setting"): "Name one book set in {v}.",
+    ("book", "themes"): "Name one book about {v}.",
+}
+ANSWER_COUNTS = (1, 2, 4, 6)
+MULTI = {
+    "qid": pl.String,
+    "question": pl.String,
+    "answers": pl.List(pl.String),
+    "n_answers": pl.Int64,
+    "domain": pl.String,
+    "context_doc_ids": pl.List(pl.String),
+    "context": pl.List(pl.String),
+}
+
+
+def multi_answer_questions(
+    world,
+    seed: int,
+    per_count: int,
+    counts: tuple[int, ...] = ANSWER_COUNTS,
+    distractors: int = 2,
+    snippet_chars: int = 160,
+) -> pl.DataFrame:
+    """Questions with exactly k valid answers *in their documents*, ``per_count`` for each k.
+
+    A question inverts a relation ("Name one person who plays the harp.") over a value that at
+    least k entities truly have, each stated correctly by some page. It shows k of those entities'
+    pages (one correct page each; ``answers`` = their names) and ``distractors`` pages stating the
+    same attribute of other entities (other values), shuffled: the in-context variant (the prompt
+    holds ``context``, snippets of ``context_doc_ids``); closed-book prompts omit it. Each value
+    group serves one question; larger counts are drawn first, so each count gets ``per_count``.
+    ``domain`` is the relation (``person.instruments``). Drawn from the ``multi_answer`` stream
+    of the ``qa`` facet, so other facets' bytes do not move.
+    """
+    rng = qa_rng(seed, "multi_answer")
+    ents = world.entities
+    by_id = ents.by_id()
+    names = {e.entity_id: e.name for e in ents.entities}
+    corpus = world.pages.corpus.select("doc_id", "title", "text")
+    doc = {r[0]: (r[1], r[2]) for r in corpus.iter_rows()}
+    st = world.pages.statements.filter(pl.col("correct")).sort("doc_id", "attribute")
+    support: dict[tuple[str, str, str], dict[str, list[str]]] = {}  # group → entity → docs
+    stated: dict[tuple[str, str], list[tuple[str, str, list[str]]]] = {}  # relation → docs
+    for did, eid, attr, _, values in st.iter_rows():
+        rel = (by_id[eid].etype, attr)
+        if rel not in INVERSE_ASKS:
+            continue
+        stated.setdefault(rel, []).append((did, eid, list(values)))
+        for v in values:
+            support.setdefault((*rel, v), {}).setdefault(eid, []).append(did)
+    groups = sorted(support)
+    order = rng.permutation(len(groups)).tolist()
+    used: set[int] = set()
+    rows = []
+    for k in sorted(counts, reverse=True):
+        got = 0
+        for gi in order:
+            if got == per_count:
+                break
+            etype, attr, value = groups[gi]
+            members = support[groups[gi]]
+            if gi in used or len(members) < k:
+                continue
+            used.add(gi)
+            got += 1
+            truth = {e for (e, a), vals in ents.facts.items() if a == attr and value in vals}
+            chosen = sorted(members)
+            chosen = [chosen[i] for i in rng.permutation(len(chosen))[:k].tolist()]
+            shown_value = names.get(value, value)
+            ctx = []
+            for eid in chosen:
+                ds = members[eid]
+                ctx.append((ds[int(rng.integers(len(ds)))], [shown_value]))
+            others = [
+                (did, vals)
+                for did, eid, vals in stated[(etype, attr)]
+                if value not in vals and eid not in truth
+            ]
+            for i in rng.permutation(len(others))[:distractors].tolist():
+                did, vals = others[i]
+                ctx.append((did, [names.get(v, v) for v in vals]))
+            ctx = [ctx[i] for i in rng.permutation(len(ctx)).tolist()]
+            snippets = [snippet(*doc[did], vals, snippet_chars) for did, vals in ctx]
+            question = INVERSE_ASKS[(etype, attr)].replace("{v}", shown_value)
+            rows.append(
+                (f"mq{len(rows) + 1:04d}", question, [names[e] for e in chosen], k,
+                 f"{etype}.{attr}", [d for d, _ in ctx], snippets)
+            )  # fmt: skip
+        if got < per_count:
+            raise ValueError(
+                f"the world (seed {seed}) has only {got} value groups with >= {k} stated "
+                f"entities left for answer count {k}; ask fewer than {per_count} per count or a "
+                "larger world (data.scale)"
+            )
+    return pl.DataFrame(rows, schema=MULTI, orient="row")
