@@ -148,3 +148,20 @@ def _vqa(cards, k, rng) -> list[tuple]:
              "text", cands, pos)
         )  # fmt: skip
     return rows
+
+
+def question_only_p1(items: pl.DataFrame) -> dict[str, float]:
+    """A text-only baseline that sees the query text and the candidates but not the image: it
+    answers each test query with the candidate most often right for the same query text in the
+    training split (ties: the first candidate). Returns (P@1, chance) of the test items."""
+    train = items.filter(pl.col("split") == "train")
+    counts: dict[tuple[str, str], int] = {}
+    for r in train.iter_rows(named=True):
+        key = (r["query_text"], r["candidates"][r["positive"]])
+        counts[key] = counts.get(key, 0) + 1
+    hits, chance = [], []
+    for r in items.filter(pl.col("split") == "test").iter_rows(named=True):
+        votes = [counts.get((r["query_text"], c), 0) for c in r["candidates"]]
+        hits.append(float(int(np.argmax(votes)) == r["positive"]))
+        chance.append(1.0 / len(r["candidates"]))
+    return {"P@1": float(np.mean(hits)), "chance": float(np.mean(chance)), "n": len(hits)}
