@@ -15,6 +15,7 @@ from trustir.multitask.params import BoomParams
 from trustir.ranking.params import LtrParams
 from trustir.retrieval.train_params import TrainParams, loss_names
 from trustir.section import Section
+from trustir.vision.params import VisionParams
 
 __all__ = [
     "Params",
@@ -189,6 +190,7 @@ class Params(Section):
     ltr: LtrParams = LtrParams()
     boom: BoomParams = BoomParams()
     authority: AuthorityParams = AuthorityParams()
+    vision: VisionParams = VisionParams()
 
 
 class ParamsError(ValueError):

@@ -60,7 +60,10 @@ class EmbeddingCache:
         return found
 
     def put(self, keys: list[str], vectors: np.ndarray) -> None:
-        rows = [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in zip(keys, vectors)]
+        rows = [
+            (k, np.asarray(v, dtype=np.float32).tobytes())
+            for k, v in zip(keys, vectors, strict=True)
+        ]
         with self._db:
             self._db.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?)", rows)
 

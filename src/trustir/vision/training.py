@@ -15,7 +15,7 @@ import torch
 
 from trustir.vision.images import ImageStore
 from trustir.vision.model import VLM, ensure_tokens
-from trustir.vision.objectives import coma_loss, compression_tokens, contrastive_loss, cocoa_loss
+from trustir.vision.objectives import cocoa_loss, coma_loss, compression_tokens, contrastive_loss
 from trustir.vision.params import VisionParams
 from trustir.vision.tasks import LABELS, NUMBER_WORDS, QUESTIONS
 
@@ -100,7 +100,7 @@ def pretrain(
         opt.zero_grad()
         loss.backward()
         opt.step()
-        log.losses.append(float(loss))
+        log.losses.append(float(loss.detach()))
         log.examples += len(rows)
         log.steps += 1
     log.seconds = time.perf_counter() - start
