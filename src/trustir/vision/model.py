@@ -118,8 +118,14 @@ def word_tokenizer(texts: list[str], extra: list[str] = ()) -> PreTrainedTokeniz
     )
 
 
-def tiny_config(tok: PreTrainedTokenizerFast, p: VisionParams) -> Qwen2VLConfig:
-    """A Qwen2-VL config at toy size (``vision.tiny``) over the tokenizer's vocabulary."""
+def tiny_config(
+    tok: PreTrainedTokenizerFast,
+    p: VisionParams,
+    text: dict | None = None,
+    vision: dict | None = None,
+) -> Qwen2VLConfig:
+    """A Qwen2-VL config at toy size (``vision.tiny``) over the tokenizer's vocabulary;
+    ``text``/``vision`` override its keys (the GPU benchmark builds the real 2B size so)."""
     t = p.tiny
     head_dim = t.hidden_size // t.heads
     half = head_dim // 2
@@ -142,6 +148,7 @@ def tiny_config(tok: PreTrainedTokenizerFast, p: VisionParams) -> Qwen2VLConfig:
             "bos_token_id": None,
             "eos_token_id": ids["<eos>"],
             "pad_token_id": ids["<pad>"],
+            **(text or {}),
         },
         vision_config={
             "depth": t.vision_depth,
@@ -152,6 +159,7 @@ def tiny_config(tok: PreTrainedTokenizerFast, p: VisionParams) -> Qwen2VLConfig:
             "patch_size": 14,
             "spatial_merge_size": 2,
             "temporal_patch_size": 2,
+            **(vision or {}),
         },
         image_token_id=ids[IMAGE_PAD],
         video_token_id=ids[VIDEO_PAD],

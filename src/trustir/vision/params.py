@@ -47,8 +47,8 @@ class VisionParams(Section):
     variants: list[str] = list(VARIANTS)
     #: training examples of each pre-training (images); "none" trains contrastively on these
     #: too, so every variant sees pretrain_examples + contrastive_examples in all.
-    pretrain_examples: int = Field(384, ge=0)
-    contrastive_examples: int = Field(768, gt=0)
+    pretrain_examples: int = Field(192, ge=0)
+    contrastive_examples: int = Field(384, gt=0)
     batch_size: int = Field(16, gt=0)
     lr: float = Field(2e-3, gt=0)
     #: InfoNCE temperature (0.02 in CoMa).
@@ -56,7 +56,7 @@ class VisionParams(Section):
     #: CoMa's compression tokens (K = 32 in the paper).
     compression_tokens: int = Field(32, gt=0)
     #: test items scored per task (a seeded, stable choice); null = all.
-    eval_max_items: int | None = Field(120, gt=0)
+    eval_max_items: int | None = Field(80, gt=0)
     seed: int = 13
 
     @model_validator(mode="after")
