@@ -9,13 +9,13 @@ from trustir.report import collect_provenance
 from trustir.stage import stage
 from trustir.vision.report import mmeb_table
 
-INPUTS = ["vision_world", "mm_pretrain", "mm_contrastive"]
+INPUTS = ["vision_world", "mm_train"]
 
 
 @stage("mmeb")
 def main(params: Params, root: Path) -> None:
     provenance = collect_provenance(root, INPUTS, non_default(params))
-    table = mmeb_table(params.vision, root / "data/mm_contrastive", provenance)
+    table = mmeb_table(params.vision, root / "data/mm_train", provenance)
     table.save(root / "metrics", root / "data/mmeb")
     write_text(table.to_markdown(), root / "reports/mmeb.md")
     table.plot(root / "reports/plots/mmeb.png")

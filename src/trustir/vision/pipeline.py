@@ -1,14 +1,13 @@
 """What the P2/P7 stages do, as functions of params and folders (the stage scripts stay thin).
 
 ``vision_world`` -> ``data/vision_world/`` (images/, records.parquet, items.parquet);
-``mm_pretrain@<variant>`` -> ``data/mm_pretrain/<variant>/`` (model/, log.json);
-``mm_contrastive@<variant>`` -> ``data/mm_contrastive/<variant>/`` (model/, metrics.json,
-per_item.parquet, log.json); ``mmeb`` aggregates them into the ``mmeb`` table.
+``mm_train@<variant>`` -> ``data/mm_train/<variant>/`` (model/, metrics.json, per_item.parquet,
+log.json): pre-training, contrastive training and scoring in one process; ``mmeb`` aggregates
+them into the ``mmeb`` table.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -80,34 +79,24 @@ def start_model(p: VisionParams, records: pl.DataFrame, items: pl.DataFrame) -> 
     return load_vlm(p.model, p)
 
 
-def run_pretrain(variant: str, p: VisionParams, world: Path, out: Path) -> dict:
-    """``mm_pretrain@variant``: pre-train from the common start; save the model."""
+def run_train(variant: str, p: VisionParams, world: Path, out: Path) -> dict:
+    """``mm_train@variant``: from the common start, pre-train (``none``: not at all, ``cocoa``,
+    ``coma``), then InfoNCE (equal total examples), then P@1 on the test items; one process per
+    variant, so the model never goes through disk between the two phases."""
     torch.manual_seed(p.seed)
     records, items, store = load_world(world)
-    train_images = items.filter(pl.col("split") == "train")["query_image"].unique()
-    train_records = records.filter(pl.col("image_id").is_in(train_images.implode()))
+    train_items = items.filter(pl.col("split") == "train")
+    train_records = records.filter(pl.col("image_id").is_in(train_items["query_image"].implode()))
     vlm = start_model(p, records, items)
-    log = pretrain(vlm, variant, train_records, store, p)
-    vlm.save(out / "model")
-    write_json({"variant": variant, **log.to_dict()}, out / "log.json")
-    return log.to_dict()
-
-
-def run_contrastive(variant: str, p: VisionParams, world: Path, start: Path, out: Path) -> dict:
-    """``mm_contrastive@variant``: InfoNCE from the pre-trained model, then P@1 on the tests."""
-    torch.manual_seed(p.seed)
-    _, items, store = load_world(world)
-    vlm = load_vlm(start / "model", p)
-    log = contrastive(vlm, items.filter(pl.col("split") == "train"), store,
-                      p.contrastive_for(variant), p)  # fmt: skip
+    pre = pretrain(vlm, variant, train_records, store, p)
+    log = contrastive(vlm, train_items, store, p.contrastive_for(variant), p)
     vlm.save(out / "model")
     cache = EmbeddingCache(folder_fingerprint(out / "model"))
     per_item = score_items(vlm, eval_items(items, p.eval_max_items, p.seed), store, cache)
     cache.close()
     scores = precision_at_1(per_item)
-    pre = (start / "log.json").read_text() if (start / "log.json").exists() else "{}"
     write_parquet(per_item, out / "per_item.parquet")
     write_json(scores, out / "metrics.json")
-    write_json({"variant": variant, "pretrain": json.loads(pre),
+    write_json({"variant": variant, "pretrain": pre.to_dict(),
                 "contrastive": log.to_dict()}, out / "log.json")  # fmt: skip
     return scores

@@ -15,7 +15,7 @@ TITLE = "P2 CoCoA / P7 CoMa: MMEB-like Precision@1 on the visual mini-world"
 
 
 def mmeb_table(p: VisionParams, folder: Path, provenance: Provenance) -> Table:
-    """The ``mmeb`` table from ``data/mm_contrastive/<variant>/``: rows are variants, columns
+    """The ``mmeb`` table from ``data/mm_train/<variant>/``: rows are variants, columns
     ``P@1`` (mean over tasks) and ``P@1/<task>``; per-item values (the overall column's items
     are every task's items); notes give randomization-test p-values of each variant vs none."""
     cells: dict[str, dict[str, float]] = {}
@@ -24,7 +24,7 @@ def mmeb_table(p: VisionParams, folder: Path, provenance: Provenance) -> Table:
         sub = folder / variant
         for f in ("metrics.json", "per_item.parquet"):
             if not (sub / f).is_file():
-                raise FileNotFoundError(f"{sub / f} is missing (run mm_contrastive@{variant})")
+                raise FileNotFoundError(f"{sub / f} is missing (run mm_train@{variant})")
         cells[variant] = json.loads((sub / "metrics.json").read_text())
         items = pl.read_parquet(sub / "per_item.parquet")
         parts.append(

@@ -28,6 +28,7 @@ class TrainLog:
     steps: int = 0
     seconds: float = 0.0
     losses: list[float] = field(default_factory=list)
+    grad_norms: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         tail = self.losses[-5:]
@@ -37,6 +38,8 @@ class TrainLog:
             "seconds": round(self.seconds, 2),
             "first_loss": round(self.losses[0], 4) if self.losses else None,
             "last_loss": round(float(np.mean(tail)), 4) if tail else None,
+            "first_grad_norm": round(self.grad_norms[0], 4) if self.grad_norms else None,
+            "last_grad_norm": round(self.grad_norms[-1], 4) if self.grad_norms else None,
         }
 
 
@@ -61,8 +64,43 @@ def card_qa(rec: dict, rng: np.random.Generator) -> tuple[str, str]:
     return QUESTIONS["year"], rec["year"]
 
 
-def _optimizer(vlm: VLM, p: VisionParams) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(vlm.model.parameters(), lr=p.lr, weight_decay=0.0)
+class Optimizer:
+    """AdamW (peak ``lr``) with a linear warm-up over the first ``vision.warmup`` of the steps, then a linear
+    decay to a tenth, and gradient-norm clipping at ``vision.max_grad_norm``.
+
+    A randomly initialised model maps every input to nearly the same ``<EOS>`` state (cosine
+    ~0.97: the residual stream there is mostly the EOS token's own embedding); a large first
+    step from there collapses every embedding onto one vector, where InfoNCE sits at log k with
+    no gradient. Warm-up and clipping keep the first steps small (the P@1-at-chance bug).
+    """
+
+    def __init__(self, vlm: VLM, p: VisionParams, total_steps: int, lr: float) -> None:
+        self.params = [q for q in vlm.model.parameters() if q.requires_grad]
+        self.opt = torch.optim.AdamW(self.params, lr=lr, weight_decay=0.0)
+        warm = max(1, round(p.warmup * total_steps))
+        last = max(total_steps - 1, warm)
+
+        def factor(step: int) -> float:
+            if step < warm:
+                return (step + 1) / warm
+            return 1.0 - 0.9 * (step - warm) / max(1, last - warm)
+
+        self.schedule = torch.optim.lr_scheduler.LambdaLR(self.opt, factor)
+        self.max_grad_norm = p.max_grad_norm
+
+    def zero_grad(self) -> None:
+        self.opt.zero_grad(set_to_none=True)
+
+    def step(self) -> float:
+        """Clip, step, advance the schedule; the gradient norm before clipping."""
+        norm = torch.nn.utils.clip_grad_norm_(self.params, self.max_grad_norm)
+        self.opt.step()
+        self.schedule.step()
+        return float(norm)
+
+
+def _steps(n_examples: int, batch: int) -> int:
+    return -(-n_examples // batch)
 
 
 def _batches(n_examples: int, pool: int, batch: int, rng: np.random.Generator):
@@ -86,7 +124,7 @@ def pretrain(
     rng = np.random.default_rng([p.seed, 1])
     recs = records.to_dicts()
     comp = ensure_tokens(vlm, compression_tokens(p.compression_tokens)) if variant == "coma" else []
-    opt = _optimizer(vlm, p)
+    opt = Optimizer(vlm, p, _steps(p.pretrain_examples, p.batch_size), p.pretrain_lr)
     vlm.model.train()
     start = time.perf_counter()
     for idx in _batches(p.pretrain_examples, len(recs), p.batch_size, rng):
@@ -99,7 +137,7 @@ def pretrain(
             loss = coma_loss(vlm, images, [q for q, _ in qa], [a for _, a in qa], comp)
         opt.zero_grad()
         loss.backward()
-        opt.step()
+        log.grad_norms.append(opt.step())
         log.losses.append(float(loss.detach()))
         log.examples += len(rows)
         log.steps += 1
@@ -116,7 +154,7 @@ def contrastive(
     log = TrainLog()
     rng = np.random.default_rng([p.seed, 2])
     rows = items.to_dicts()
-    opt = _optimizer(vlm, p)
+    opt = Optimizer(vlm, p, _steps(n_examples, p.batch_size), p.lr)
     vlm.model.train()
     start = time.perf_counter()
     for idx in _batches(n_examples, len(rows), p.batch_size, rng):
@@ -129,7 +167,7 @@ def contrastive(
             loss = item_loss(vlm, group, store, p.tau) * (len(group) / len(idx))
             loss.backward()
             total += float(loss.detach())
-        opt.step()
+        log.grad_norms.append(opt.step())
         log.losses.append(total)
         log.examples += len(idx)
         log.steps += 1
