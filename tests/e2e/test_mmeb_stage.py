@@ -5,7 +5,6 @@ values behind it, reports/mmeb.md and its plot."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import polars as pl
 import pytest

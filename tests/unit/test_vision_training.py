@@ -59,4 +59,3 @@ def test_cls_batch_of_eight_overfits_with_the_default_optimiser(toy):
     assert log.losses[0] > math.log(4) * 0.5
     assert sum(log.losses[-5:]) / 5 < 0.05, log.losses[-10:]
     assert score_items(vlm, cls, store)["value"].to_list() == [1.0] * 8
-

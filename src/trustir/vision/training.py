@@ -65,8 +65,8 @@ def card_qa(rec: dict, rng: np.random.Generator) -> tuple[str, str]:
 
 
 class Optimizer:
-    """AdamW (peak ``lr``) with a linear warm-up over the first ``vision.warmup`` of the steps, then a linear
-    decay to a tenth, and gradient-norm clipping at ``vision.max_grad_norm``.
+    """AdamW (peak ``lr``) with a linear warm-up over the first ``vision.warmup`` of the steps,
+    then a linear decay to a tenth, and gradient-norm clipping at ``vision.max_grad_norm``.
 
     A randomly initialised model maps every input to nearly the same ``<EOS>`` state (cosine
     ~0.97: the residual stream there is mostly the EOS token's own embedding); a large first
