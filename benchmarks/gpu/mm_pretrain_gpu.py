@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         compression_tokens=4 if args.tiny else 32,
         batch_size=args.batch,
         lr=args.lr,
+        pretrain_lr=args.lr,
         pretrain_examples=args.steps * args.batch,
         contrastive_examples=args.steps * args.batch,
     )
