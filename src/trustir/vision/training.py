@@ -71,7 +71,8 @@ class Optimizer:
     A randomly initialised model maps every input to nearly the same ``<EOS>`` state (cosine
     ~0.97: the residual stream there is mostly the EOS token's own embedding); a large first
     step from there collapses every embedding onto one vector, where InfoNCE sits at log k with
-    no gradient. Warm-up and clipping keep the first steps small (the P@1-at-chance bug).
+    no gradient (the P@1-at-chance bug, README). A lower peak lr, warm-up and clipping keep the
+    first steps small.
     """
 
     def __init__(self, vlm: VLM, p: VisionParams, total_steps: int, lr: float) -> None:
