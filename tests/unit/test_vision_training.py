@@ -59,3 +59,27 @@ def test_cls_batch_of_eight_overfits_with_the_default_optimiser(toy):
     assert log.losses[0] > math.log(4) * 0.5
     assert sum(log.losses[-5:]) / 5 < 0.05, log.losses[-10:]
     assert score_items(vlm, cls, store)["value"].to_list() == [1.0] * 8
+
+
+def test_optimizer_warms_up_decays_to_a_tenth_and_clips():
+    """11 steps, warm-up 0.2 -> 2 warm-up steps (lr x 0.5, x 1), then linear to x 0.1 at the
+    last step (x 0.55 half way); gradients are clipped to norm 1, the norm before returned."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from trustir.vision.training import Optimizer
+
+    layer = torch.nn.Linear(2, 1, bias=False)
+    p = VisionParams(warmup=0.2, max_grad_norm=1.0)
+    opt = Optimizer(SimpleNamespace(model=layer), p, total_steps=11, lr=1e-2)
+    lrs, norms = [], []
+    for _ in range(11):
+        lrs.append(opt.opt.param_groups[0]["lr"])
+        opt.zero_grad()
+        layer.weight.grad = torch.tensor([[3.0, 4.0]])
+        norms.append(opt.step())
+    assert lrs[:3] == pytest.approx([5e-3, 1e-2, 1e-2])
+    assert lrs[6] == pytest.approx(5.5e-3) and lrs[10] == pytest.approx(1e-3)
+    assert norms[0] == pytest.approx(5.0)
+    assert float(layer.weight.grad.norm()) == pytest.approx(1.0)
