@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
-APT_PACKAGES := libgomp1 git
+APT_PACKAGES := libgomp1 git fonts-dejavu-core
 # the tests also render the HTML report in headless Chromium
 TEST_APT_PACKAGES := chromium
 CACHE_HOME := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)

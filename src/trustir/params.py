@@ -29,6 +29,7 @@ from trustir.retrieval.params import IndexParams
 from trustir.retrieval.train_params import MultiposParams
 from trustir.section import Section
 from trustir.sources.params import DataParams
+from trustir.vision.params import VisionParams
 
 __all__ = ["SECTIONS", "Params", "ParamsError", "load_params", "parse_params"]
 
@@ -47,6 +48,7 @@ class Params(Section):
     authority: AuthorityParams = AuthorityParams()
     report: ReportParams = ReportParams()
     calibration: CalibrationParams = CalibrationParams()
+    vision: VisionParams = VisionParams()
 
     @model_validator(mode="after")
     def _registered_names(self) -> Params:

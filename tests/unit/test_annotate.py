@@ -256,7 +256,7 @@ def test_hf_answers_without_a_reading_are_errors_and_no_qrels(tmp_path):
     for _ in range(2):  # the second run asks again: an error is never a cache hit
         result = annotate_candidates(corpus, queries, qrels, [run], annotate, llm, min_rel=1,
                                      show_progress=False)  # fmt: skip
-        assert result.metrics["run"]["llm_calls"] == 2 and result.metrics["run"]["cache_hits"] == 0
+        assert result.run["llm_calls"] == 2 and result.run["cache_hits"] == 0
         assert set(result.labels["status"]) == {"error"}
         assert result.labels["label"].null_count() == result.labels["score"].null_count() == 2
         assert "NaN" in result.labels["raw"][0]

@@ -34,6 +34,7 @@ TABLES: tuple[TableEntry, ...] = (
     _entry("boom", "data/boom/table", "P5 multi-task training and model merging"),
     _entry("authority", "data/authority", "P1 AuthorityBench"),
     _entry("calibration", "data/calibration", "P4 MACE calibration under several correct answers"),
+    _entry("mmeb", "data/mmeb", "P2 CoCoA / P7 CoMa multimodal embedding pre-training"),
 )
 
 

@@ -18,6 +18,7 @@ FACETS: dict[str, int] = {
     "clicks": 4,
     "qa": 5,
     "tasks": 6,
+    "visual": 7,
 }
 #: children spawned from the root; room for facets still to come.
 N_STREAMS = 16
@@ -31,3 +32,11 @@ def facet_rng(seed: int, facet: str) -> np.random.Generator:
         raise KeyError(f"unknown world facet {facet!r}; known: {', '.join(FACETS)}") from None
     child = np.random.SeedSequence(seed).spawn(N_STREAMS)[index]
     return np.random.Generator(np.random.PCG64(child))
+
+
+def facet_child_rng(seed: int, facet: str, child: int, n_children: int = 16) -> np.random.Generator:
+    """Child stream ``child`` of ``facet``'s stream (for parts of a facet drawn apart)."""
+    if facet not in FACETS:
+        raise KeyError(f"unknown world facet {facet!r}; known: {', '.join(FACETS)}")
+    parent = np.random.SeedSequence(seed).spawn(N_STREAMS)[FACETS[facet]]
+    return np.random.Generator(np.random.PCG64(parent.spawn(n_children)[child]))
