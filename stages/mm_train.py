@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from trustir.params import Params
 
 
-@stage("mm_train", sections=(VisionParams))
+@stage("mm_train", sections=(VisionParams,))
 def main(params: "Params", root: Path) -> None:
     variant = sys.argv[1]
     data = root / "data"

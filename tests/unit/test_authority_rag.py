@@ -113,7 +113,8 @@ def test_more_questions_keep_the_first_ones_and_the_facet_stream_is_its_own(worl
     big = authority_questions(world, 13, 9, 4)
     assert big.questions.head(5).equals(small.questions)
     assert big.docs.filter(pl.col("qid").is_in(small.questions["qid"].implode())).equals(small.docs)
-    assert FACETS["qa"] == 5 and QA_KINDS == {"authority_yesno": 0}
+    assert FACETS["qa"] == 5 and QA_KINDS["authority_yesno"] == 0
+    assert len(set(QA_KINDS.values())) == len(QA_KINDS)  # every qa kind its own stream
     assert qa_rng(13, "authority_yesno").random() == qa_rng(13, "authority_yesno").random()
 
 

@@ -62,10 +62,17 @@ EXPECTED = {
     "verbalized_consistency": ("Ada Lovelace", 1.9 / 2.5),
     "lexical_consistency": ("Ada Lovelace", 3 / 5),
     "semantic_consistency": ("Ada Lovelace", 4 / 5),
-    # class 0: log(2e^-1 + e^-2 + e^-3), class 1: -3; SE = -(4 lp0 + lp1) / 5
+    # distinct sequences: class 0 e^-1 + e^-3 + e^-2 (s3 repeats s0), class 1 e^-3;
+    # renormalised p0 = c0 / (c0 + c1), p1 = c1 / (c0 + c1); SE = -(4 log p0 + log p1) / 5
     "semantic_entropy": (
         "Ada Lovelace",
-        E((4 * math.log(2 * E(-1) + E(-2) + E(-3)) - 3) / 5),
+        E(
+            (
+                4 * math.log((E(-1) + E(-3) + E(-2)) / (E(-1) + E(-3) + E(-2) + E(-3)))
+                + math.log(E(-3) / (E(-1) + E(-3) + E(-2) + E(-3)))
+            )
+            / 5
+        ),
     ),
     "p_true": ("Ada Lovelace", 0.75),
     # distinct texts of cluster 0: e^-1 + e^-3 + e^-2 (s3 repeats s0); cluster 1: e^-3 < tau

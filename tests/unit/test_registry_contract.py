@@ -45,7 +45,8 @@ def find_registries() -> dict[str, Registry]:
                 and value.func.id == "Registry"
                 and isinstance(target, ast.Name)
             ):
-                module = ".".join(path.relative_to(SRC).with_suffix("").parts)
+                parts = path.relative_to(SRC).with_suffix("").parts
+                module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
                 reg = getattr(importlib.import_module(module), target.id)
                 assert isinstance(reg, Registry), f"{module}.{target.id}"
                 assert reg.kind not in found, f"two registries of kind {reg.kind!r}"
@@ -373,6 +374,49 @@ def check_backend(reg: Registry, name: str, tmp: Path, mp: pytest.MonkeyPatch) -
             backend.close()
 
 
+# -- confidence methods (P4): in [0, 1], and higher on a sure item than on an unsure one ---------
+def _calibration_item(sure: bool):
+    from trustir.calibration.items import Item, Sample
+
+    if sure:  # every sample the same answer, likely tokens, a confident verbalization, P(True) high
+        texts, lp, verbal, yes, clusters = ["Ada"] * 4, -0.1, "Ada | 0.9", -0.1, [0, 0, 0, 0]
+    else:  # four different answers, unlikely tokens, a doubtful verbalization, P(True) low
+        texts, lp, verbal, yes, clusters = (
+            ["Ada", "Bo", "Cy", "Di"],
+            -2.0,
+            "Ada | 0.2",
+            -3.0,
+            [0, 1, 2, 3],
+        )
+    samples = [Sample(t, (lp, lp)) for t in texts]
+    return Item(
+        qid="q",
+        greedy=Sample("Ada", (lp, lp)),
+        samples=samples,
+        verbalized=verbal,
+        verbalized_samples=[f"{t} | {verbal.split('|')[1].strip()}" for t in texts],
+        topk=f"1. {verbal}",
+        logp_yes=yes,
+        logp_no=-1.0,
+        clusters=clusters,
+        greedy_cluster=0,
+    )
+
+
+def check_confidence_method(reg: Registry, name: str) -> None:
+    from trustir.calibration.params import CalibrationParams
+
+    params = CalibrationParams()
+    method = reg.get(name)
+    (answer_s, sure), (answer_u, unsure) = (
+        method.judge(_calibration_item(True), params),
+        method.judge(_calibration_item(False), params),
+    )
+    assert answer_s == answer_u == "Ada", name
+    assert 0.0 <= unsure <= 1.0 and 0.0 <= sure <= 1.0, (name, sure, unsure)
+    assert sure > unsure, (name, sure, unsure)  # higher means more confident
+
+
 CONTRACTS: dict[str, Callable[..., None]] = {
     "loss": check_loss,
     "merge method": check_merge,
@@ -388,6 +432,7 @@ CONTRACTS: dict[str, Callable[..., None]] = {
     "authority bench": check_bench,
     "source": check_source,
     "llm backend": check_backend,
+    "confidence method": check_confidence_method,
 }
 NEEDS_TMP = {"source", "llm backend"}
 
