@@ -1,5 +1,7 @@
-"""End to end: `dvc repro` of the tiny profile in a temp git repo, the no-op re-run, broken inputs
-stopping the DAG with a named problem, and data.path resolution inside DVC experiments."""
+"""End to end: `dvc repro` of the tiny profile in a temp git repo whose parent has no `shared/`
+(the default profile reads nothing outside the repo), its golden retrieval metrics, the no-op
+re-run, broken inputs stopping the DAG with a named problem, and data.path resolution inside DVC
+experiments."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import json
 import shutil
 from pathlib import Path
 
+import golden
 import pytest
 import yaml
 from dvc_helpers import run_dvc
@@ -14,7 +17,7 @@ from dvc_helpers import run_dvc
 pytestmark = pytest.mark.slow
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "beir_tiny"
-#: a copy of the reproduced tiny repo leaves out its outputs and its DVC cache (GBs of models)
+#: a copy of the reproduced tiny repo leaves out its outputs and its DVC cache
 NOT_COPIED = shutil.ignore_patterns("data", "metrics", "reports", "cache", "tmp")
 
 
@@ -35,9 +38,8 @@ def broken_copy(dst: Path, corpus_lines: list[str] | None = None, extra_qrel: st
 
 
 @pytest.fixture(scope="module")
-def reproduced(tiny_repo: Path) -> Path:
-    run_dvc(tiny_repo, "repro")
-    return tiny_repo
+def reproduced(tiny_reproduced: Path) -> Path:
+    return tiny_reproduced
 
 
 def test_repro_writes_metrics_report_and_plot(reproduced: Path):
@@ -45,13 +47,38 @@ def test_repro_writes_metrics_report_and_plot(reproduced: Path):
     assert set(metrics) == {"bm25", "dense-minilm"}
     for row in metrics.values():
         assert set(row) == {"nDCG@10", "R@100", "RR@10"}
-        assert 0.0 < row["nDCG@10"] <= 1.0
-    assert metrics["bm25"] != metrics["dense-minilm"]
+    golden.check(reproduced, "metrics/retrieval.json")
     md = (reproduced / "reports/retrieval.md").read_text()
     assert "| bm25 |" in md and "data/fetch" in md  # table and provenance
     assert (reproduced / "reports/plots/retrieval.png").read_bytes()[:4] == b"\x89PNG"
     shown = run_dvc(reproduced, "metrics", "show", "--json").stdout
     assert "nDCG@10" in shown
+
+
+def outside(path: str) -> bool:
+    return Path(path).is_absolute() or ".." in Path(path).parts
+
+
+def test_the_tiny_repo_reads_nothing_outside_itself(reproduced: Path):
+    """Issue 20: reproduced beside no `shared/`, with the lab's paths off by default; no stage
+    of the lock names a dependency or output outside the repo."""
+    assert not (reproduced.parent / "shared").exists()
+    params = yaml.safe_load((reproduced / "params.yaml").read_text())
+    assert params["ltr"]["clicks"]["yandex"] is None
+    assert params["authority"]["shared_data"] is None
+    lock = yaml.safe_load((reproduced / "dvc.lock").read_text())["stages"]
+    paths = {
+        entry["path"]
+        for stage in lock.values()
+        for kind in ("deps", "outs")
+        for entry in stage.get(kind, [])
+    }
+    assert {"clicks", "authority_truth"} <= set(lock)  # the stages that read the lab's data
+    assert not [p for p in paths if outside(p)]
+    ltr_md = (reproduced / "reports/ltr.md").read_text()
+    assert "Yandex: not evaluated (ltr.clicks.yandex is null" in ltr_md
+    cm = json.loads((reproduced / "metrics/clickmodels.json").read_text())
+    assert not [c for row in cm.values() for c in row if c.endswith("/yandex")]
 
 
 def test_second_repro_is_a_no_op(reproduced: Path):
