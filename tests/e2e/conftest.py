@@ -5,6 +5,8 @@
 ``tiny_env``, e.g. ``run_dvc(tiny_repo, "repro")`` (``dvc_helpers``; ``tiny_env`` is its default).
 ``tiny_repo_factory(dest)`` makes more never-run copies, for tests that need their own;
 ``repo_maker(dest, profile, source)`` builds one from another source folder or profile.
+``tiny_reproduced`` is ``tiny_repo`` after one full ``dvc repro`` (once per session): the paper
+tests read their tables from it and compare them with ``golden.json`` (``golden.check``).
 ``prefect_harness`` starts Prefect's temporary server once per session (it takes 6-20 s).
 """
 
@@ -132,6 +134,17 @@ def tiny_repo(
     """A git+DVC copy of the project on the tiny profile, shared by the session (tests that
     must start from a never-run repo take their own from ``tiny_repo_factory``)."""
     return tiny_repo_factory(tmp_path_factory.mktemp("tiny") / "repo")
+
+
+@pytest.fixture(scope="session")
+def tiny_reproduced(tiny_repo: Path) -> Path:
+    """``tiny_repo`` after ``dvc repro`` of the whole DAG, once per session. Its parent folder
+    has no ``shared/``: the default profile must read nothing outside the repo (issue 20)."""
+    from dvc_helpers import run_dvc
+
+    assert not (tiny_repo.parent / "shared").exists()
+    run_dvc(tiny_repo, "repro", timeout=3600)
+    return tiny_repo
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,9 @@ the HTML report renders in headless Chromium."""
 
 from __future__ import annotations
 
+import json
+import math
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -26,12 +29,43 @@ def commit(repo: Path, message: str) -> None:
     run_cmd(repo, "git", *GIT_ID, "commit", "-q", "-m", message)
 
 
+#: a compared cell: "A → B" and, when both sides have a value, " (+delta[, p=...])" and "*".
+CELL = re.compile(r"^(–|-?\d+\.\d+) → (–|-?\d+\.\d+)( \([+-]\d+\.\d+(, p=[^)]+)?\)\*?)?$")
+
+
+def sections(markdown: str) -> list[str]:
+    """The ``## `` sections of the compare output, in order."""
+    return ["## " + s for s in markdown.split("\n## ")[1:]]
+
+
+def count_deltas(section: str) -> int:
+    rows = [line for line in section.splitlines() if line.startswith("| ") and " → " in line]
+    return sum(" (" in c for r in rows for c in r.strip("| ").split(" | ")[1:])
+
+
+def valued_cells(repo: Path, table: str) -> int:
+    """Cells of ``table`` (union of rows and columns) with a number at HEAD~1 and at HEAD, from
+    the git-tracked metrics files."""
+
+    def read(rev: str) -> dict:
+        return json.loads(run_cmd(repo, "git", "show", f"{rev}:metrics/{table}.json").stdout)
+
+    def number(v: object) -> bool:
+        return isinstance(v, int | float) and not math.isnan(float(v))
+
+    a, b = read("HEAD~1"), read("HEAD")
+    rows = list(dict.fromkeys([*a, *b]))
+    cols = list(dict.fromkeys(c for m in (a, b) for r in m.values() for c in r))
+    return sum(
+        number(a.get(r, {}).get(c)) and number(b.get(r, {}).get(c)) for r in rows for c in cols
+    )
+
+
 @pytest.fixture(scope="module")
-def two_versions(tiny_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def two_versions(tiny_reproduced: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The reproduced tiny repo (seed 13) committed, then seed 14 reproduced and committed;
     both commits' DVC data in the cache shared with the original."""
-    if not (tiny_repo / "dvc.lock").exists():
-        run_dvc(tiny_repo, "repro", "-q", timeout=1200)
+    tiny_repo = tiny_reproduced
     repo = tmp_path_factory.mktemp("versions") / "repo"
     shutil.copytree(tiny_repo, repo, symlinks=True, ignore=shutil.ignore_patterns("cache"))
     run_dvc(repo, "cache", "dir", "--local", str(tiny_repo / ".dvc" / "cache"))
@@ -55,9 +89,15 @@ def test_compare_prints_every_paper_table(two_versions: Path):
     assert len(titles) == len(TABLES), titles
     assert "_changes: `data.seed`: default → 14" in out
     rows = [line for line in out.splitlines() if line.startswith("| ") and " → " in line]
-    with_delta = [r for r in rows if "(" in r]  # a row untrainable at both seeds has none
-    assert rows and len(with_delta) >= 0.8 * len(rows)
-    assert all("(" in r for r in rows if r.startswith(("| bm25 |", "| dense-minilm |")))
+    cells = [c.strip() for r in rows for c in r.strip("| ").split(" | ")[1:]]
+    parsed = [CELL.match(c) for c in cells]
+    assert rows and all(parsed), [c for c, m in zip(cells, parsed, strict=True) if not m]
+    for m in parsed:  # a delta exactly where both revisions have a value
+        assert (m.group(3) is not None) == ("–" not in (m.group(1), m.group(2))), m.group(0)
+    assert [count_deltas(s) for s in sections(out)] == [
+        valued_cells(two_versions, e.name) for e in TABLES
+    ]  # every cell with a value at both revisions has its delta, table by table
+    assert all(", p=" in r for r in rows if r.startswith(("| bm25 |", "| dense-minilm |")))
     assert ", p=" in out  # per-query paired tests ran
     html = two_versions / "compare.html"
     run_cmd(
@@ -87,8 +127,8 @@ def test_plots_diff_renders_offline(two_versions: Path, tmp_path: Path):
     assert png.stat().st_size > 5_000
 
 
-def test_html_report_of_a_real_run(two_versions: Path, tiny_repo: Path):
-    page = tiny_repo / "reports" / "index.html"
+def test_html_report_of_a_real_run(two_versions: Path, tiny_reproduced: Path):
+    page = tiny_reproduced / "reports" / "index.html"
     dom = dump_dom(page)
     assert dom.count("<table") == len(TABLES) and "not built" not in dom
     assert dom.count("data:image/png;base64,") == sum(1 for e in TABLES if e.plot)

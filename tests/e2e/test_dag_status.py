@@ -24,7 +24,8 @@ def changed_stages(repo: Path, *targets: str) -> dict[str, list]:
     return json.loads(out or "{}")
 
 
-def test_editing_p3s_report_reruns_multipos_only(tiny_repo: Path):
+def test_editing_p3s_report_reruns_multipos_only(tiny_reproduced: Path):
+    tiny_repo = tiny_reproduced  # the session's reproduced tiny repo: `repro multipos` is a no-op
     variants = expand(load_dvcfile(tiny_repo / "dvc.yaml"), load_params(tiny_repo))
     assert stages_listing(variants, P3_REPORT) == ["multipos"]
     trained = [v.name for v in variants if v.template == "train_retriever"]

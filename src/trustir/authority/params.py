@@ -85,8 +85,10 @@ class AuthorityParams(Section):
     levels: Literal[5, 10] = 5
     #: characters of page text shown per item (world: hosted pages / a description)
     text_chars: int = Field(120, ge=20)
-    #: the lab's shared data folder (real lists), relative to the repo root
-    shared_data: str = "../shared/data"
+    #: the folder of the real lists (tranco, majestic, moz, mace, popqa), relative to the repo
+    #: root; null (the default: the repo reads nothing outside itself) = world benches only.
+    #: ``profiles/lab.yaml`` and ``profiles/study.yaml`` name the lab's ``../shared/data``.
+    shared_data: str | None = None
     #: generated answers (ListJudge): one stricter retry when a reply cannot be used (off by
     #: default: it doubles the cost of lists and rarely helps SmolLM2-135M)
     retry: bool = False

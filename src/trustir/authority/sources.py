@@ -65,7 +65,10 @@ class BenchContext:
 
     def shared_file(self, rel: str) -> Path:
         if self.shared is None:
-            raise FileNotFoundError(f"real benches read {rel} from the shared data folder: none")
+            raise FileNotFoundError(
+                f"real benches read {rel} from the shared data folder: none set "
+                "(authority.shared_data is null; profiles/lab.yaml names the lab's copy)"
+            )
         path = self.shared / rel
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing (authority.shared_data = {self.shared})")
@@ -246,7 +249,10 @@ MACE_FACTS = "mace_multi_answer/entity_facts_example"
 def mace(ctx: BenchContext) -> Population:
     """MACE entities; authority = 12-month Wikipedia page views; text = their facts."""
     if ctx.shared is None:
-        raise FileNotFoundError(f"the mace bench reads {MACE_FACTS}: no shared data folder set")
+        raise FileNotFoundError(
+            f"the mace bench reads {MACE_FACTS}: no shared data folder set "
+            "(authority.shared_data is null; profiles/lab.yaml names the lab's copy)"
+        )
     folder = ctx.shared / MACE_FACTS
     files = sorted(folder.glob("*_structured_facts.json"))
     if not files:

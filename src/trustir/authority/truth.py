@@ -33,7 +33,7 @@ def bench_context(params: AuthorityParams, data, root: Path) -> BenchContext:
         lambda: build_world(Sizes.at(data.scale), data.seed, data.test_fraction)
     )
     real = [b for b in params.benches if b not in WORLD_BENCHES]
-    shared = resolve_data_path(params.shared_data, root) if real else None
+    shared = resolve_data_path(params.shared_data, root) if real and params.shared_data else None
     pr = params.pagerank
     return BenchContext(world, shared, pr.damping, pr.tol, pr.max_iter, params.text_chars)
 

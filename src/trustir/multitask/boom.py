@@ -129,10 +129,10 @@ def train_experts(ctx: Context, out_dir: Path) -> dict[str, Any]:
 def base_checkpoint(model: str, cache_dir: Path) -> Path:
     """A folder with the base model's ``model.safetensors``: the model's own folder when it
     has one, else the model loaded by transformers and saved under ``cache_dir``."""
-    from trustir.retrieval.encoders import resolve_model
+    from trustir.retrieval.encoders import CONFIG_MODELS, resolve_model
 
     path = Path(resolve_model(model))
-    if (path / "model.safetensors").is_file():
+    if model not in CONFIG_MODELS and (path / "model.safetensors").is_file():
         return path
     target = cache_dir / "base"
     if not (target / "model.safetensors").is_file():

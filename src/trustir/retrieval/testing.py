@@ -1,7 +1,8 @@
 """Test helpers: a tiny random BERT with MiniLM's real tokenizer (fast to train and merge).
 
 A 2-layer, 32-wide BERT runs in milliseconds yet exercises the real code paths of the encoders,
-trainers and merges (``TrainParams(model=str(build_tiny_bert(tmp_path)))``).
+trainers and merges (``TrainParams(model=str(build_tiny_bert(tmp_path)))``). It is the
+``"tiny-bert"`` of :mod:`trustir.retrieval.encoders` (same config and seed), saved as a folder.
 """
 
 from __future__ import annotations
@@ -10,23 +11,13 @@ from pathlib import Path
 
 
 def build_tiny_bert(path: str | Path, max_position_embeddings: int = 512) -> Path:
-    """Save a 2-layer, 32-wide random BERT (seed 0) with MiniLM's tokenizer into ``path``."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    from trustir.retrieval.encoders import resolve_model
+    """Save the seeded ``tiny-bert`` (optionally with fewer positions) into ``path``."""
+    from trustir.retrieval.encoders import build_config_model
 
     out = Path(path)
-    tok = AutoTokenizer.from_pretrained(resolve_model("minilm"), local_files_only=True)
-    torch.manual_seed(0)
-    cfg = BertConfig(
-        vocab_size=tok.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=max_position_embeddings,
+    tokenizer, model = build_config_model(
+        "tiny-bert", max_position_embeddings=max_position_embeddings
     )
-    BertModel(cfg).save_pretrained(out)
-    tok.save_pretrained(out)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
     return out
