@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import model_validator
 
+from trustir.annotate.bench_params import JudgeBenchParams
 from trustir.annotate.params import AnnotateParams
 from trustir.authority.params import AuthorityParams
 from trustir.config import ParamsError, read_params_file, validate_model
@@ -39,6 +40,7 @@ class Params(Section):
     evaluate: EvaluateParams = EvaluateParams()
     llm: LLMParams = LLMParams()
     annotate: AnnotateParams = AnnotateParams()
+    judge_bench: JudgeBenchParams = JudgeBenchParams()
     multipos: MultiposParams = MultiposParams()
     ltr: LtrParams = LtrParams()
     boom: BoomParams = BoomParams()

@@ -33,6 +33,7 @@ TABLES: tuple[TableEntry, ...] = (
     TableEntry("clickmodels", "data/clicks", "P8 click models"),
     _entry("boom", "data/boom/table", "P5 multi-task training and model merging"),
     _entry("authority", "data/authority", "P1 AuthorityBench"),
+    TableEntry("judges", "data/judge_bench", "LLM judges on pooled train pairs (issue 13)"),
 )
 
 
