@@ -16,6 +16,9 @@ class QueryLikelihoodParams(Section):
     template: str = "upr"
     #: the passage is cut at this many characters
     max_chars: int = Field(1200, gt=0)
+    #: subtract the query's mean log-prob after an empty passage (PMI; scores then compare
+    #: across queries, which a pooled threshold or AUC needs)
+    pmi: bool = False
 
 
 class AnnotateParams(Section):

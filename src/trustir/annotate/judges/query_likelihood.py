@@ -42,7 +42,7 @@ class QueryLikelihood(Judge):
     values: ClassVar[tuple[int, ...]] = ()
     output = "score"
 
-    def __init__(self, template: str = "upr", max_chars: int = 1200) -> None:
+    def __init__(self, template: str = "upr", max_chars: int = 1200, pmi: bool = False) -> None:
         if template not in TEMPLATES:
             raise ValueError(
                 f"annotate.query_likelihood.template: unknown {template!r}; known: "
@@ -50,18 +50,21 @@ class QueryLikelihood(Judge):
             )
         self.template = template
         self.max_chars = max_chars
+        #: subtract the query's log-prob after an empty passage (pointwise mutual information):
+        #: a query that is likely anywhere gains nothing, so scores compare across queries
+        self.pmi = pmi
         self.instruction, self.chat = TEMPLATES[template]
 
     @classmethod
     def from_params(cls, annotate: Any) -> QueryLikelihood:
         ql = annotate.query_likelihood
-        return cls(template=ql.template, max_chars=ql.max_chars)
+        return cls(template=ql.template, max_chars=ql.max_chars, pmi=ql.pmi)
 
     @property
     def prompt_hash(self) -> str:  # the template and the cut enter every label key
         from trustir.llm.store import template_hash
 
-        return template_hash(self.name, self.instruction, self.chat, self.max_chars, 1)
+        return template_hash(self.name, self.instruction, self.chat, self.max_chars, self.pmi, 1)
 
     def prompt(self, query: str, doc: str, strict: bool = False) -> Any:
         text = self.instruction.format(doc=neutralise(doc.strip())[: self.max_chars])
@@ -84,7 +87,25 @@ class QueryLikelihood(Judge):
         prompts = [self.prompt(it["query"], it["doc"]) for it in items]
         conts = [self.continuation(it["query"]) for it in items]
         per_token = backend.continuation_logprobs(prompts, conts, chat=self.chat)
-        return [self.from_token_logprobs(lp) for lp in per_token]
+        verdicts = [self.from_token_logprobs(lp) for lp in per_token]
+        if not self.pmi:
+            return verdicts
+        queries = sorted({it["query"] for it in items})
+        empty = self.prompt("", "")
+        null = backend.continuation_logprobs(
+            [empty] * len(queries), [self.continuation(q) for q in queries], chat=self.chat
+        )
+        base = {q: self.from_token_logprobs(lp) for q, lp in zip(queries, null, strict=True)}
+        return [
+            self.minus_null(v, base[it["query"]]) for v, it in zip(verdicts, items, strict=True)
+        ]
+
+    @staticmethod
+    def minus_null(verdict: Verdict, null: Verdict) -> Verdict:
+        """PMI: the pair's mean log-prob minus the query's after an empty passage."""
+        if verdict.status != "ok" or null.status != "ok":
+            return verdict if verdict.status != "ok" else null
+        return Verdict(None, verdict.score - null.score, f"{verdict.raw},null={null.score:.4f}")
 
     @staticmethod
     def from_token_logprobs(lp: np.ndarray) -> Verdict:
