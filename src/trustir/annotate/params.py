@@ -13,12 +13,12 @@ class QueryLikelihoodParams(Section):
     """The query-likelihood judge's prompt (``trustir.annotate.judges.query_likelihood``)."""
 
     #: upr (UPR's plain prompt) | upr-chat (as a user turn) | search (a web-page framing)
-    template: str = "upr"
+    template: str = "upr-chat"
     #: the passage is cut at this many characters
     max_chars: int = Field(1200, gt=0)
     #: subtract the query's mean log-prob after an empty passage (PMI; scores then compare
     #: across queries, which a pooled threshold or AUC needs)
-    pmi: bool = False
+    pmi: bool = True
 
 
 class AnnotateParams(Section):
@@ -26,9 +26,10 @@ class AnnotateParams(Section):
 
     section_name: ClassVar[str] = "annotate"
 
-    #: a registered judge (``trustir.annotate.judges``): relevance (graded 0-3) |
-    #: relevance-binary (yes/no)
-    judge: str = "relevance"
+    #: a registered judge (``trustir.annotate.judges``): query-likelihood (UPR-style scores,
+    #: the judge bench's best on the world and SciFact, issue 13) | relevance (graded 0-3) |
+    #: relevance-binary (yes/no) | p-true (P(True) of "the passage answers the query")
+    judge: str = "query-likelihood"
     #: score = read the label from the options' probabilities; generate = parse the reply
     mode: Literal["score", "generate"] = "score"
     #: which queries are annotated: train | test | all; the first max_queries by id
