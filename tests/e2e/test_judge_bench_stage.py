@@ -5,7 +5,6 @@ forced re-run costs no LLM calls (the label store)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import polars as pl
 import pytest

@@ -26,7 +26,7 @@ class JudgeBenchParams(Section):
     #: the calibrated row: logistic regression of this judge's score with the run scores,
     #: cross-fitted over `folds` query folds of the train labels; null = no such row
     calibrate: str | None = "query-likelihood"
-    folds: int = Field(2, ge=2)
+    folds: int = Field(5, ge=2)
     seed: int = 0
 
     @field_validator("judges")
