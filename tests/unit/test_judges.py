@@ -157,3 +157,21 @@ def test_score_judge_needs_a_score_rule() -> None:
         AnnotateParams(judge="query-likelihood", grade_rule="threshold", threshold=None)
     with pytest.raises(ValueError, match="grade_rule"):
         AnnotateParams(judge="query-likelihood", grade_rule="label")
+
+
+def test_pmi_subtracts_the_empty_passage_score_computed_once_per_query(tiny: HFBackend) -> None:
+    judge = QueryLikelihood("upr", pmi=True)
+    items = [
+        {"query": "elbe length", "doc": "The Elbe is long."},
+        {"query": "elbe length", "doc": "Paris."},
+    ]
+    calls = tiny.usage.calls
+    got = judge.score_batch(tiny, items)
+    assert tiny.usage.calls - calls == 3  # two pairs, one empty-passage score for the query
+    plain = [v.score for v in QueryLikelihood("upr").score_batch(tiny, items)]
+    null = tiny.continuation_logprobs([judge.prompt("", "")], [" elbe length"], chat=False)[0]
+    for v, p in zip(got, plain, strict=True):
+        assert v.score == pytest.approx(p - null.mean(), abs=1e-5) and v.status == "ok"
+    calls = tiny.usage.calls
+    judge.score_batch(tiny, items[:1])
+    assert tiny.usage.calls - calls == 1  # the query's empty-passage score is remembered

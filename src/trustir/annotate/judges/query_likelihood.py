@@ -53,6 +53,7 @@ class QueryLikelihood(Judge):
         #: subtract the query's log-prob after an empty passage (pointwise mutual information):
         #: a query that is likely anywhere gains nothing, so scores compare across queries
         self.pmi = pmi
+        self._null: dict[str, dict[str, Verdict]] = {}  # model id -> query -> empty-passage verdict
         self.instruction, self.chat = TEMPLATES[template]
 
     @classmethod
@@ -90,15 +91,23 @@ class QueryLikelihood(Judge):
         verdicts = [self.from_token_logprobs(lp) for lp in per_token]
         if not self.pmi:
             return verdicts
-        queries = sorted({it["query"] for it in items})
-        empty = self.prompt("", "")
-        null = backend.continuation_logprobs(
-            [empty] * len(queries), [self.continuation(q) for q in queries], chat=self.chat
-        )
-        base = {q: self.from_token_logprobs(lp) for q, lp in zip(queries, null, strict=True)}
+        base = self.null_scores(backend, [it["query"] for it in items])
         return [
             self.minus_null(v, base[it["query"]]) for v, it in zip(verdicts, items, strict=True)
         ]
+
+    def null_scores(self, backend: LLMBackend, queries: Sequence[str]) -> dict[str, Verdict]:
+        """Each query's verdict after an empty passage; computed once per query and backend
+        model (one call each), remembered for the judge's later batches."""
+        memo = self._null.setdefault(backend.model_id, {})
+        todo = sorted({q for q in queries if q not in memo})
+        if todo:
+            empty = self.prompt("", "")
+            lps = backend.continuation_logprobs(
+                [empty] * len(todo), [self.continuation(q) for q in todo], chat=self.chat
+            )
+            memo.update({q: self.from_token_logprobs(lp) for q, lp in zip(todo, lps, strict=True)})
+        return {q: memo[q] for q in queries}
 
     @staticmethod
     def minus_null(verdict: Verdict, null: Verdict) -> Verdict:
