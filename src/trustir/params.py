@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import model_validator
 
+from trustir.annotate.bench_params import JudgeBenchParams
 from trustir.annotate.params import AnnotateParams
 from trustir.authority.params import AuthorityParams
 from trustir.calibration.params import CalibrationParams
@@ -42,6 +43,7 @@ class Params(Section):
     evaluate: EvaluateParams = EvaluateParams()
     llm: LLMParams = LLMParams()
     annotate: AnnotateParams = AnnotateParams()
+    judge_bench: JudgeBenchParams = JudgeBenchParams()
     multipos: MultiposParams = MultiposParams()
     ltr: LtrParams = LtrParams()
     boom: BoomParams = BoomParams()

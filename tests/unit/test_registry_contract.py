@@ -238,6 +238,15 @@ def check_significance_test(reg: Registry, name: str) -> None:
 # -- relevance judges: own a template and a parser; a canned reply of each option parses ---------
 def check_judge(reg: Registry, name: str) -> None:
     judge = reg.get(name)()
+    if judge.output == "score":  # scores only (query likelihood): the query is the continuation
+        prompt = judge.prompt("who wrote the book", "The book was written by Ann.")
+        text = prompt if isinstance(prompt, str) else " ".join(m["content"] for m in prompt)
+        assert "written by Ann" in text and "who wrote" not in text, name
+        assert judge.continuation("who wrote the book").strip() == "who wrote the book", name
+        assert judge.from_token_logprobs([-1.0, -3.0]).score == -2.0, name
+        assert judge.from_token_logprobs([]).status == "error", name
+        assert len(judge.prompt_hash) >= 16 and judge.prompt_hash == type(judge)().prompt_hash
+        return
     messages = judge.prompt("who wrote the book", "The book was written by Ann.")
     assert messages and all(set(m) == {"role", "content"} for m in messages), name
     text = " ".join(m["content"] for m in messages)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from trustir.annotate.options import UnscoredOptions, expected_value
+from trustir.llm.base import LLMBackend, Prompt
 from trustir.llm.store import template_hash
 from trustir.registry import Registry
 
@@ -45,8 +46,24 @@ class Judge:
     #: an error, no longer the first option (issue 12); rows stored by version 1 are re-judged.
     parser_version: ClassVar[int] = 2
 
-    def prompt(self, query: str, doc: str, strict: bool = False) -> list[dict[str, str]]:
+    #: "options": the label is read from the options' probabilities (``from_logprobs``);
+    #: "score": the judge yields a real-valued score only, graded by ``annotate.grade_rule``.
+    output: ClassVar[str] = "options"
+
+    @classmethod
+    def from_params(cls, annotate: Any) -> Judge:
+        """An instance configured by the ``annotate`` section (the default takes no options)."""
+        return cls()
+
+    def prompt(self, query: str, doc: str, strict: bool = False) -> Prompt:
         raise NotImplementedError
+
+    def score_batch(self, backend: LLMBackend, items: Sequence[Mapping[str, str]]) -> list[Verdict]:
+        """Verdicts of ``items`` (each with "query" and "doc") through ``backend``'s option
+        scoring; a judge with another scoring path overrides this."""
+        prompts = [self.prompt(it["query"], it["doc"]) for it in items]
+        lp = backend.score(prompts, self.options)  # [len(items), n_options]
+        return [self.from_logprobs(row) for row in lp]
 
     @property
     def prompt_hash(self) -> str:
@@ -60,6 +77,10 @@ class Judge:
             self.parser_version,
             self.prompt("{query}", "{doc}"),
         )
+
+    def tokens_in(self, backend: LLMBackend, query: str, doc: str) -> int:
+        """Prompt tokens of one item as the label row records them."""
+        return backend.count_tokens(self.prompt(query, doc))
 
     def from_logprobs(self, logprobs: Sequence[float]) -> Verdict:
         """Label = the most probable option; score = the expected value under the options'
@@ -97,6 +118,8 @@ def first_option(reply: str, options: Sequence[str]) -> str | None:
     return None
 
 
-def get_judge(name: str) -> Judge:
-    """A new instance of the registered judge called ``name``."""
-    return JUDGES.get(name)()
+def get_judge(name: str, annotate: Any | None = None) -> Judge:
+    """A new instance of the registered judge called ``name`` (configured by ``annotate``, an
+    :class:`~trustir.annotate.params.AnnotateParams`, when given)."""
+    cls = JUDGES.get(name)
+    return cls() if annotate is None else cls.from_params(annotate)

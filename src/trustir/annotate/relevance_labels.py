@@ -29,15 +29,41 @@ class AnnotationResult:
     run: dict[str, Any] = field(default_factory=dict)  # this run's ledger counts (run ledger)
 
 
-def grade_expr(threshold: float | None, min_rel: int) -> pl.Expr:
-    """The LLM qrel grade: the label, or (with a threshold) positives by score."""
+def grade_expr(threshold: float | None, min_rel: int, fill_label: bool = False) -> pl.Expr:
+    """The LLM qrel grade: the label, or (with a threshold) positives by score. ``fill_label``:
+    a judge without labels (scores only) counts as label 0, so its negatives get grade 0."""
     if threshold is None:
         return pl.col("label")
+    label = pl.col("label").fill_null(0) if fill_label else pl.col("label")
     return (
         pl.when(pl.col("score") >= threshold)
-        .then(pl.max_horizontal(pl.col("label"), pl.lit(min_rel)))
-        .otherwise(pl.min_horizontal(pl.col("label"), pl.lit(min_rel - 1)))
+        .then(pl.max_horizontal(label, pl.lit(min_rel)))
+        .otherwise(pl.min_horizontal(label, pl.lit(min_rel - 1)))
     )
+
+
+def grade_rule_expr(annotate: AnnotateParams, min_rel: int) -> pl.Expr:
+    """The LLM qrel grade under ``annotate.grade_rule`` (see :class:`AnnotateParams`)."""
+    rule = annotate.rule
+    if rule == "label":
+        return pl.col("label")
+    if rule == "threshold":
+        if annotate.threshold is None:
+            return pl.col("label")
+        return grade_expr(annotate.threshold, min_rel, fill_label=True)
+    n = pl.len().over("query_id")
+    rank = pl.col("score").rank("ordinal", descending=True).over("query_id")  # 1 = best
+    keep = pl.max_horizontal((n * annotate.quantile).ceil(), pl.lit(1))
+    return pl.when(rank <= keep).then(pl.lit(min_rel)).otherwise(pl.lit(0)).cast(pl.Int64)
+
+
+def grade_rule_text(annotate: AnnotateParams, min_rel: int) -> str:
+    """The grade rule as the label rows record it, e.g. ``quantile:0.3->2``."""
+    if annotate.rule == "quantile":
+        return f"quantile:{annotate.quantile}->{min_rel}"
+    if annotate.rule == "threshold" and annotate.threshold is not None:
+        return f"threshold:{annotate.threshold}->{min_rel}"
+    return "label"
 
 
 def judge_with_params(
@@ -53,7 +79,7 @@ def judge_with_params(
     (``annotate.store``) cost LLM calls. The ledger's run is ``<run>-<judge name>`` and is
     appended to the ledger file. The labels carry ``pairs``' ids, row for row.
     """
-    judge = get_judge(annotate.judge)
+    judge = get_judge(annotate.judge, annotate)
     backend = make_backend(llm)
     ledger = Ledger(run=f"{run}-{judge.name}", model=backend.model_id)
     store_path = Path(annotate.store).expanduser() if annotate.store else None
@@ -100,10 +126,17 @@ def annotate_candidates(
     )
     labels, ledger = judge_with_params(pairs, params, llm, "annotate", show_progress)
     ok = labels.filter(pl.col("status") == "ok")  # unparseable and error rows are no qrels
-    llm_qrels = ok.select(
+    graded = ok.with_columns(
+        grade_rule_expr(params, min_rel).cast(pl.Int64).alias("grade"),
+        pl.lit(grade_rule_text(params, min_rel)).alias("grade_rule"),
+    )
+    labels = labels.join(
+        graded.select("key", "grade", "grade_rule"), on="key", how="left", maintain_order="left"
+    )
+    llm_qrels = graded.select(
         "query_id",
         "doc_id",
-        grade_expr(params.threshold, min_rel).alias("relevance"),
+        pl.col("grade").alias("relevance"),
         pl.lit(f"llm:{llm.model}").alias("source"),
     )
     truth = qrels.filter(pl.col("source").is_in(list(GROUND_TRUTH_SOURCES)))

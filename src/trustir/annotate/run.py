@@ -33,9 +33,7 @@ def pair_key(judge: Judge, backend: LLMBackend, mode: Mode, query: str, doc: str
 
 
 def _score_batch(judge: Judge, backend: LLMBackend, batch: Sequence[dict]) -> list[Verdict]:
-    prompts = [judge.prompt(it["query"], it["doc"]) for it in batch]
-    lp = backend.score(prompts, judge.options)  # [len(batch), n_options]
-    return [judge.from_logprobs(row) for row in lp]
+    return judge.score_batch(backend, batch)
 
 
 def _generate_one(
@@ -122,7 +120,7 @@ def judge_pairs(
                 "status": v.status,
                 "model": backend.model_id,
                 "prompt_hash": judge.prompt_hash,
-                "tokens_in": backend.count_tokens(judge.prompt(it["query"], it["doc"])),
+                "tokens_in": judge.tokens_in(backend, it["query"], it["doc"]),
                 "tokens_out": n_out,
                 "latency_ms": per_item_ms,
                 "created_at": now_utc(),

@@ -169,6 +169,15 @@ class LLMBackend(ABC):
         """
         raise NotImplementedError(f"{type(self).__name__} cannot sample with per-row seeds")
 
+    def continuation_logprobs(
+        self, prompts: Sequence[Prompt], continuations: Sequence[str], chat: bool = True
+    ) -> list[np.ndarray]:
+        """Teacher-forced log-probs ``[n_tokens]`` of each continuation after its prompt (the
+        query-likelihood judge's path). Only backends that can score arbitrary text have it."""
+        raise NotImplementedError(
+            f"backend {type(self).__name__} cannot score continuations: use llm.backend 'hf'"
+        )
+
     @abstractmethod
     def count_tokens(self, prompt: Prompt) -> int:
         """Tokens ``prompt`` takes once the chat template is applied (an estimate if unknown)."""

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from trustir.annotate.params import AnnotateParams
-from trustir.annotate.relevance_labels import grade_expr, judge_with_params
+from trustir.annotate.relevance_labels import grade_rule_expr, judge_with_params
 from trustir.llm.config import LLMParams
 from trustir.ranking.params import BUCKETS, LlmLabelParams
 from trustir.retrieval.bm25 import document_texts
@@ -95,7 +95,7 @@ def extend_llm_labels(
         new = labels.filter(pl.col("status") == "ok").select(
             "query_id",
             "doc_id",
-            grade_expr(annotate.threshold, min_rel).cast(pl.Int64).alias("relevance"),
+            grade_rule_expr(annotate, min_rel).cast(pl.Int64).alias("relevance"),
             pl.lit(source).alias("source"),
         )
         qrels = pl.concat([base, new]).unique(["query_id", "doc_id"], keep="first")

@@ -353,6 +353,88 @@ class HFBackend(LLMBackend):
         np.add.at(res, ([i for *_, i, _ in reads], [j for *_, j in reads]), vals)
         return res
 
+    def continuation_logprobs(
+        self, prompts: Sequence[Prompt], continuations: Sequence[str], chat: bool = True
+    ) -> list[np.ndarray]:
+        """Teacher-forced log-probs of each continuation's tokens after its prompt.
+
+        ``chat``: the prompt is rendered with the chat template (an opened assistant turn) as
+        ``score`` does; otherwise a string prompt is encoded as is (a plain LM prompt, as UPR
+        uses). Returns one array ``[n_tokens]`` per pair. Batches of ``batch_size`` rows, sorted
+        by length, right-padded; the token prefix a batch shares (the template's start) is read
+        from the prefix KV cache; the LM head runs only where a continuation token is predicted.
+        """
+        if len(prompts) != len(continuations):
+            raise ValueError(f"{len(prompts)} prompts for {len(continuations)} continuations")
+        heads = [self.render(p) if chat else self._encode_plain(p) for p in prompts]
+        tails = [self.option_ids(c) for c in continuations]
+        out: list[np.ndarray] = [np.zeros(0)] * len(heads)
+        order = sorted(range(len(heads)), key=lambda i: len(heads[i]) + len(tails[i]))
+        t0 = time.perf_counter()
+        with self._lock, torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                got = self._continuation_chunk([heads[i] for i in idx], [tails[i] for i in idx])
+                for i, lp in zip(idx, got, strict=True):
+                    out[i] = lp
+        self.usage.add(
+            calls=len(heads),
+            tokens_in=sum(len(h) + len(t) for h, t in zip(heads, tails, strict=True)),
+            seconds=time.perf_counter() - t0,
+        )
+        return out
+
+    def _encode_plain(self, prompt: Prompt) -> list[int]:
+        if not isinstance(prompt, str):
+            raise ValueError("a plain (chat=False) continuation prompt must be a string")
+        return self.tokenizer.encode(prompt, add_special_tokens=False)
+
+    def _continuation_chunk(
+        self, heads: list[list[int]], tails: list[list[int]]
+    ) -> list[np.ndarray]:
+        """Per-token log-probs of ``tails[i]`` after ``heads[i]``, for one forward pass."""
+        seqs = [h + t[:-1] for h, t in zip(heads, tails, strict=True)]  # the last token is read
+        c = 0
+        if self.prefix_cache:
+            # every row keeps >= 1 own token: position len(head) - 1 predicts the first tail token
+            c = min(common_prefix_len(seqs), min(len(h) for h in heads) - 1)
+            if c < self.min_gain:
+                c = 0
+        past = None
+        if c > 0:
+            past = copy.deepcopy(self._prefix_kv(tuple(seqs[0][:c])))
+            past.batch_repeat_interleave(len(seqs))  # [1, heads, c, d] -> [R, heads, c, d]
+        width = max(len(s) - c for s in seqs)
+        inp = torch.full((len(seqs), width), self._pad, dtype=torch.long)  # [R, W] right-padded
+        mask = torch.zeros((len(seqs), c + width), dtype=torch.long)  # [R, c + W]
+        for r, s in enumerate(seqs):
+            inp[r, : len(s) - c] = torch.tensor(s[c:])
+            mask[r, : len(s)] = 1
+        hidden = self.model.base_model(
+            input_ids=inp.to(self.device),
+            attention_mask=mask.to(self.device),
+            cache=past,
+            use_cache=past is not None,
+        ).last_hidden_state  # [R, W, dim]
+        self.usage.add(tokens_computed=len(seqs) * width)
+        rows, cols, toks = [], [], []
+        for r, (h, t) in enumerate(zip(heads, tails, strict=True)):
+            for k, tok in enumerate(t):
+                rows.append(r)
+                cols.append(len(h) - 1 + k - c)  # the position that predicts tail token k
+                toks.append(tok)
+        rr = torch.tensor(rows, device=self.device)
+        pp = torch.tensor(cols, device=self.device)
+        logp = self._logprobs_at(hidden[rr, pp])  # [K, V]
+        tok_ids = torch.tensor(toks, device=self.device)
+        picked = logp[torch.arange(len(toks), device=self.device), tok_ids]  # [K]
+        vals = picked.double().cpu().numpy()
+        res, at = [], 0
+        for t in tails:
+            res.append(vals[at : at + len(t)])
+            at += len(t)
+        return res
+
     def score_naive(self, prompts: Sequence[Prompt], options: Sequence[str]) -> np.ndarray:
         """Reference scores: one full forward per (prompt, option), no cache, no batching."""
         opts = [self.option_ids(o) for o in check_options(options)]
