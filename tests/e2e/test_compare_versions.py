@@ -29,8 +29,9 @@ def commit(repo: Path, message: str) -> None:
     run_cmd(repo, "git", *GIT_ID, "commit", "-q", "-m", message)
 
 
-#: a compared cell: "A → B" and, when both sides have a value, " (+delta[, p=...])" and "*".
-CELL = re.compile(r"^(–|-?\d+\.\d+) → (–|-?\d+\.\d+)( \([+-]\d+\.\d+(, p=[^)]+)?\)\*?)?$")
+#: a compared cell: "A → B" and, when both sides have a value, " (+delta[, p=...])", then "*"
+#: (p < alpha), "≈" (within noise: neither interval excludes the other's value) or "†".
+CELL = re.compile(r"^(–|-?\d+\.\d+) → (–|-?\d+\.\d+)( \([+-]\d+\.\d+(, p=[^)]+)?\)\*?≈?†?)?$")
 
 
 def sections(markdown: str) -> list[str]:
