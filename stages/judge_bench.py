@@ -22,18 +22,10 @@ from trustir.tables import read_tables
 if TYPE_CHECKING:
     from trustir.params import Params
 
+SECTIONS = (DataParams, EvaluateParams, LLMParams, AnnotateParams, JudgeBenchParams, ReportParams)
 
-@stage(
-    "judge_bench",
-    sections=(
-        DataParams,
-        EvaluateParams,
-        LLMParams,
-        AnnotateParams,
-        JudgeBenchParams,
-        ReportParams,
-    ),
-)
+
+@stage("judge_bench", sections=SECTIONS)
 def main(params: "Params", root: Path) -> None:
     bench = params.judge_bench
     t = read_tables(root / "data/fetch", ["corpus", "queries", "qrels"])

@@ -23,24 +23,20 @@ from trustir.tables import write_tables
 if TYPE_CHECKING:
     from trustir.params import Params
 
+SECTIONS = (DataParams, IndexParams, EvaluateParams, LLMParams, AnnotateParams, LtrParams)
 
-@stage(
-    "ltr_labels",
-    sections=(DataParams, IndexParams, EvaluateParams, LLMParams, AnnotateParams, LtrParams),
-)
+
+@stage("ltr_labels", sections=SECTIONS)
 def main(params: "Params", root: Path) -> None:
     t = fetched(root)
-    result = extend_llm_labels(
-        t["corpus"],
-        t["queries"],
-        pl.read_parquet(root / "data/clicks/frequencies.parquet"),
-        pl.read_parquet(root / "data/annotate/qrels.parquet"),
-        pl.read_parquet(root / f"data/index/{params.index.bm25.name}.run.parquet"),
-        params.ltr.labels,
-        params.annotate,
-        params.llm,
-        min_rel_for(params.evaluate, params.data.source),
-    )
+    freqs, qrels, bm25 = (
+        pl.read_parquet(root / f)
+        for f in ("data/clicks/frequencies.parquet", "data/annotate/qrels.parquet",
+                  f"data/index/{params.index.bm25.name}.run.parquet")
+    )  # fmt: skip
+    min_rel = min_rel_for(params.evaluate, params.data.source)
+    result = extend_llm_labels(t["corpus"], t["queries"], freqs, qrels, bm25, params.ltr.labels,
+                               params.annotate, params.llm, min_rel)  # fmt: skip
     labels = stable_labels(result.labels)
     write_tables({"qrels": result.qrels, "labels": labels}, root / "data/ltr_labels")
     write_metrics(result.summary, root / "data/ltr_labels/summary.json")

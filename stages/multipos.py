@@ -28,13 +28,7 @@ def main(params: "Params", root: Path) -> None:
     mp = params.multipos
     t = read_tables(root / "data/fetch", ["corpus", "queries", "qrels"])
     bm25 = pl.read_parquet(root / f"data/index/{params.index.bm25.name}.run.parquet")
-    variants = {
-        (loss, regime): lib.load_variant(
-            root / "data/train_retriever" / lib.variant_name(loss, regime)
-        )
-        for loss in mp.losses
-        for regime in mp.regimes
-    }
+    variants = lib.load_variants(root / "data/train_retriever", mp.losses, mp.regimes)
     ev = lib.params_eval_set(params, t["corpus"], t["queries"], t["qrels"], bm25)
     provenance = collect_provenance(root, ["fetch", "train_retriever"], non_default(params))
     table = report.multipos_table(variants, lib.baseline_scores(params, ev), ev, params, provenance)

@@ -307,3 +307,15 @@ def load_variant(out_dir: Path) -> Scores:
     meta = json.loads((out_dir / "metrics.json").read_text())
     measures = meta.pop("measures")
     return Scores(measures, pl.read_parquet(out_dir / "per_query.parquet"), None, meta)
+
+
+def load_variants(
+    train_dir: Path, losses: list[str], regimes: list[str]
+) -> dict[tuple[str, str], Scores]:
+    """Every (loss, regime) variant under ``train_dir`` (``data/train_retriever``), in the
+    matrix's order: losses outer, regimes inner."""
+    return {
+        (loss, regime): load_variant(Path(train_dir) / variant_name(loss, regime))
+        for loss in losses
+        for regime in regimes
+    }

@@ -467,14 +467,7 @@ class HFBackend(LLMBackend):
             seed = self.derive_seed(ids, n, temperature, max_new_tokens)
         t0 = time.perf_counter()
         raws, _ = self.generate_ids(ids, n, temperature, max_new_tokens, seed)
-        gens = [self._to_generation(r, len(ids)) for r in raws]
-        self.usage.add(
-            calls=1,
-            tokens_in=len(ids),
-            tokens_out=sum(g.tokens_out for g in gens),
-            seconds=time.perf_counter() - t0,
-        )
-        return gens
+        return self._generations(raws, len(ids), t0)
 
     def sample(
         self,
@@ -491,10 +484,17 @@ class HFBackend(LLMBackend):
         raws, _ = self.generate_ids(
             ids, len(seeds), temperature, max_new_tokens, 0, top_p=top_p, row_seeds=list(seeds)
         )
-        gens = [self._to_generation(r, len(ids)) for r in raws]
+        return self._generations(raws, len(ids), t0)
+
+    def _generations(
+        self, raws: Sequence[RawGeneration], tokens_in: int, t0: float
+    ) -> list[Generation]:
+        """The decoded replies of one call (one prefill of ``tokens_in`` tokens started at
+        ``t0``), counted in the usage as one call."""
+        gens = [self._to_generation(r, tokens_in) for r in raws]
         self.usage.add(
             calls=1,
-            tokens_in=len(ids),
+            tokens_in=tokens_in,
             tokens_out=sum(g.tokens_out for g in gens),
             seconds=time.perf_counter() - t0,
         )
