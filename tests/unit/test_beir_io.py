@@ -78,13 +78,20 @@ def _replace_line(path: Path, lineno: int, text: str) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def test_a_document_without_text_reads_as_title_only(tiny: Path) -> None:
+    """BEIR's loader keeps a missing text (None); trustir reads it as "" (issue 19)."""
+    _replace_line(tiny / "corpus.jsonl", 5, '{"_id": "x", "title": "no text"}')
+    corpus = read_beir(tiny)["corpus"]
+    assert corpus.filter(pl.col("doc_id") == "x").select("title", "text").row(0) == ("no text", "")
+
+
 @pytest.mark.parametrize(
     ("file", "line", "text", "problem"),
     [
         ("corpus.jsonl", 3, '{"_id": "x", "text": "unterminated', "invalid JSON"),
         ("corpus.jsonl", 2, '{"title": "t", "text": "no id"}', "missing '_id'"),
         ("corpus.jsonl", 4, '{"_id": "x", "text": 42}', "'text' must be a string"),
-        ("corpus.jsonl", 5, '{"_id": "x", "title": "no text"}', "missing 'text'"),
+        ("corpus.jsonl", 5, '{"_id": "x", "title": 7}', "'title' must be a string"),
         ("corpus.jsonl", 6, '["_id", "x"]', "expected a JSON object"),
         ("corpus.jsonl", 7, '{"_id": "d1", "text": "again"}', "duplicate '_id' 'd1'"),
         ("queries.jsonl", 2, '{"_id": ["2"], "text": "q"}', "'_id' must be a string"),

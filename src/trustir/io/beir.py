@@ -118,9 +118,10 @@ def _read_jsonl(path: Path, fields: dict[str, bool]) -> tuple[list[str], dict[st
 
 
 def read_corpus(path: str | Path) -> pl.DataFrame:
-    """The corpus table of a BEIR ``corpus.jsonl`` (a missing or null title reads as "")."""
+    """The corpus table of a BEIR ``corpus.jsonl``: a missing or null title or text reads as ""
+    (as BEIR's loader, which keeps None; a title-only document is embedded as its title)."""
     path = Path(path)
-    ids, cols = _read_jsonl(path, {"title": False, "text": True})
+    ids, cols = _read_jsonl(path, {"title": False, "text": False})
     df = pl.DataFrame({"doc_id": ids, "title": cols["title"], "text": cols["text"]})
     return conform(df, "corpus")
 

@@ -30,7 +30,19 @@ def retrieval_table(
         agg, pq = evaluate_run(run, gt, params.measures, min_rel)
         cells[name] = agg
         per_query.append(per_query_rows(pq, name))
-    n_queries = gt["query_id"].n_unique()
+    n_test = queries.filter(pl.col("split") == "test").height
+    n_queries = gt.filter(pl.col("relevance") > 0)["query_id"].n_unique()
+    dropped = n_test - n_queries
+    notes = [
+        f"{n_queries} test queries; binary measures count grade ≥ {min_rel}.",
+        f"{dropped} test queries without a judgment above grade 0 dropped from evaluation.",
+    ]
+    lowest = gt["relevance"].min()
+    if gt["relevance"].n_unique() > 1 and lowest >= min_rel:  # e.g. a 1-4 scale with min_rel 1
+        notes.append(
+            f"every judged document counts as relevant (lowest grade {lowest} ≥ {min_rel}): "
+            "set evaluate.min_rel for this grade scale."
+        )
     return Table(
         name="retrieval",
         title="First-stage retrieval",
@@ -38,5 +50,5 @@ def retrieval_table(
         per_query=pl.concat(per_query),
         row_label="run",
         provenance=provenance or Provenance(),
-        notes=[f"{n_queries} test queries; binary measures count grade ≥ {min_rel}."],
+        notes=notes,
     )

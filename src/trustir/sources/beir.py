@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 from trustir import __version__
 from trustir.io.beir import find_beir_root, read_beir
 from trustir.paths import cache_dir
+from trustir.sources.empty import handle_empty_documents
 from trustir.sources.params import DataParams
 from trustir.sources.registry import SOURCES
 from trustir.sources.subset import subset
@@ -342,4 +343,5 @@ def load_beir(params: DataParams, root: Path | None = None) -> dict[str, pl.Data
     ``root`` is unused (the cache lives outside the repo); it keeps the source signature.
     """
     folder = fetch_beir(params.name)
-    return subset(read_beir(folder), params.max_queries, params.max_docs, params.seed)
+    tables = handle_empty_documents(read_beir(folder), params.empty_docs, params.name)
+    return subset(tables, params.max_queries, params.max_docs, params.seed)

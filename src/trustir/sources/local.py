@@ -8,6 +8,7 @@ import polars as pl
 
 from trustir.io.beir import read_beir
 from trustir.paths import resolve_data_path
+from trustir.sources.empty import handle_empty_documents
 from trustir.sources.params import DataParams
 from trustir.sources.registry import SOURCES
 from trustir.sources.subset import subset
@@ -23,5 +24,5 @@ def load_local(params: DataParams, root: Path | None = None) -> dict[str, pl.Dat
     if not params.path:
         raise ValueError("data.source is 'local' but data.path is not set (a BEIR-layout folder)")
     folder = resolve_data_path(params.path, root)
-    tables = read_beir(folder)
+    tables = handle_empty_documents(read_beir(folder), params.empty_docs, str(params.path))
     return subset(tables, params.max_queries, params.max_docs, params.seed)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -31,3 +31,6 @@ class DataParams(Section):
     max_queries: int | None = Field(None, gt=0)
     #: ...and this many documents (every judged document of a kept query is always kept).
     max_docs: int | None = Field(None, gt=0)
+    #: local/beir: documents with neither title nor text are warned about and kept
+    #: (unretrievable, as in BEIR) or dropped ("drop": fails if one of them is judged relevant).
+    empty_docs: Literal["keep", "drop"] = "keep"

@@ -5,6 +5,15 @@ the ids qrels and links refer to) and raises :class:`ValidationFailed` naming ea
 """
 
 from trustir.validate.runner import ValidationFailed, failure_lines, validate_tables
-from trustir.validate.suites import SUITES, Rule, rules_for
+from trustir.validate.suites import SUITES, WORLD_GRADES, Rule, grade_scale, rules_for
 
-__all__ = ["SUITES", "Rule", "ValidationFailed", "failure_lines", "rules_for", "validate_tables"]
+__all__ = [
+    "SUITES",
+    "WORLD_GRADES",
+    "Rule",
+    "ValidationFailed",
+    "failure_lines",
+    "grade_scale",
+    "rules_for",
+    "validate_tables",
+]

@@ -13,7 +13,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 
-from trustir.validate.suites import ID_COLUMNS, SUITES, Rule, rules_for
+from trustir.validate.suites import ID_COLUMNS, SUITES, Grades, Rule, rules_for
 
 #: how many offending values a rule reports (GX's partial unexpected list).
 N_EXAMPLES = 5
@@ -32,13 +32,14 @@ class ValidationFailed(Exception):
         self.report = report
 
 
-def validate_tables(tables: dict[str, pl.DataFrame], max_grade: int = 3) -> Report:
+def validate_tables(tables: dict[str, pl.DataFrame], grades: Grades = None) -> Report:
     """Run every suite whose table is present (tables without a suite are ignored).
 
     Returns a JSON-able report ``{table: {rule: {"success", "unexpected_count", "examples"}}}``
     (plus ``"observed"`` / ``"error"`` where GX gave one). Cross-table rules (qrels ids known in
     queries and corpus, links between known domains) run when both tables are given.
-    ``max_grade`` bounds qrels relevance (world grades 0-3; BEIR folders may grade higher).
+    ``grades`` bounds qrels relevance (``(0, 3)`` for the world); None (real collections) only
+    requires integer grades, on any scale (1-4, 0-4, 0-2, Touché's -2..2).
     Raises :class:`ValidationFailed` naming, for each failed rule, table, rule, count and up to
     five offending ids or values.
     """
@@ -46,7 +47,7 @@ def validate_tables(tables: dict[str, pl.DataFrame], max_grade: int = 3) -> Repo
     if not present:
         return {}
     source = _pandas_source()
-    report = {t: _validate_table(source, t, tables, max_grade) for t in present}
+    report = {t: _validate_table(source, t, tables, grades) for t in present}
     failures = failure_lines(report)
     if failures:
         raise ValidationFailed(failure_message(failures), report)
@@ -109,11 +110,11 @@ _NULLABLE_INTS = {
 
 
 def _validate_table(
-    source: Any, table: str, tables: dict[str, pl.DataFrame], max_grade: int
+    source: Any, table: str, tables: dict[str, pl.DataFrame], grades: Grades
 ) -> dict[str, Outcome]:
     """Validate one table against its suite; return ``{rule name: outcome}`` in suite order."""
     df = tables[table]
-    rules = rules_for(table, tables, max_grade)
+    rules = rules_for(table, tables, grades)
     ids = [c for c in ID_COLUMNS[table] if c in df.columns]
     frame = to_pandas(df.with_row_index(ROW))
     batch = (

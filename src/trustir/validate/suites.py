@@ -50,7 +50,11 @@ class Rule:
 
 
 Tables = dict[str, pl.DataFrame]
-SuiteBuilder = Callable[[Tables, int], list[Rule]]
+#: an inclusive (lowest, highest) bound on qrels grades, or None: any integer grade.
+Grades = tuple[int, int] | None
+SuiteBuilder = Callable[[Tables, Grades], list[Rule]]
+#: the mini-world's grade scale (DESIGN.md "Relevance"); real collections bring their own.
+WORLD_GRADES = (0, 3)
 
 
 def exists(column: str) -> Rule:
@@ -106,6 +110,10 @@ def integer(column: str) -> Rule:
     )
 
 
+def grade_bounds(low: int, high: int) -> Rule:
+    return between("relevance", low, high, f"a grade between {low} and {high}")
+
+
 def known_ids(tables: Tables, table: str, column: str, used: pl.Series) -> list[str] | None:
     """The ids of ``tables[table][column]`` among the ``used`` ones; None if that table is absent.
 
@@ -134,18 +142,19 @@ def references(
     return [] if ids is None else [in_set(column, ids, what)]
 
 
-def corpus_rules(tables: Tables, max_grade: int) -> list[Rule]:
+def corpus_rules(tables: Tables, grades: Grades) -> list[Rule]:
+    """Documents may have an empty text (a title-only one is embedded as its title) or be empty
+    altogether: the fetch stage warns about those and keeps or drops them (``data.empty_docs``)."""
     return [
         *map(exists, ("doc_id", "title", "text")),
         not_null("doc_id"),
         unique("doc_id"),
         not_null("title"),
         not_null("text"),
-        non_blank("text"),
     ]
 
 
-def queries_rules(tables: Tables, max_grade: int) -> list[Rule]:
+def queries_rules(tables: Tables, grades: Grades) -> list[Rule]:
     return [
         *map(exists, ("query_id", "text", "split")),
         not_null("query_id"),
@@ -158,7 +167,7 @@ def queries_rules(tables: Tables, max_grade: int) -> list[Rule]:
     ]
 
 
-def qrels_rules(tables: Tables, max_grade: int) -> list[Rule]:
+def qrels_rules(tables: Tables, grades: Grades) -> list[Rule]:
     return [
         *map(exists, ("query_id", "doc_id", "relevance", "source")),
         *map(not_null, ("query_id", "doc_id", "relevance", "source")),
@@ -167,7 +176,7 @@ def qrels_rules(tables: Tables, max_grade: int) -> list[Rule]:
         ),
         *references(tables, ("qrels", "doc_id"), ("corpus", "doc_id"), "name a document in corpus"),
         integer("relevance"),
-        between("relevance", 0, max_grade, f"a grade between 0 and {max_grade}"),
+        *([] if grades is None else [grade_bounds(*grades)]),
         Rule(
             "source must be world, human, llm:<model> or click:<model>",
             "ExpectColumnValuesToMatchRegex",
@@ -183,7 +192,7 @@ def qrels_rules(tables: Tables, max_grade: int) -> list[Rule]:
     ]
 
 
-def domains_rules(tables: Tables, max_grade: int) -> list[Rule]:
+def domains_rules(tables: Tables, grades: Grades) -> list[Rule]:
     return [
         *map(exists, ("domain", "pagerank")),
         not_null("domain"),
@@ -193,7 +202,7 @@ def domains_rules(tables: Tables, max_grade: int) -> list[Rule]:
     ]
 
 
-def links_rules(tables: Tables, max_grade: int) -> list[Rule]:
+def links_rules(tables: Tables, grades: Grades) -> list[Rule]:
     return [
         *map(exists, ("src", "dst")),
         *map(not_null, ("src", "dst")),
@@ -202,7 +211,7 @@ def links_rules(tables: Tables, max_grade: int) -> list[Rule]:
     ]
 
 
-def entities_rules(tables: Tables, max_grade: int) -> list[Rule]:
+def entities_rules(tables: Tables, grades: Grades) -> list[Rule]:
     return [exists("entity_id"), not_null("entity_id"), unique("entity_id")]
 
 
@@ -217,11 +226,36 @@ SUITES: dict[str, SuiteBuilder] = {
 }
 
 
-def rules_for(table: str, tables: Tables, max_grade: int = 3) -> list[Rule]:
-    """The rules of ``table`` that apply to the columns it has (absent optional columns skip)."""
+def rules_for(table: str, tables: Tables, grades: Grades = None) -> list[Rule]:
+    """The rules of ``table`` that apply to the columns it has (absent optional columns skip).
+
+    ``grades`` bounds qrels grades (the world: :data:`WORLD_GRADES`); None accepts any integer
+    grade (1-4, 0-4, Touché's -2..2), whose scale :func:`grade_scale` then reports."""
     present = set(tables[table].columns)
-    rules = SUITES[table](tables, max_grade)
+    rules = SUITES[table](tables, grades)
     names = [r.name for r in rules]
     if len(names) != len(set(names)):
         raise ValueError(f"suite {table!r} repeats a rule name: {names}")
     return [r for r in rules if set(r.columns) <= present]
+
+
+def grade_scale(qrels: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    """The grade scale found per qrels source: ``{source: {"min", "max", "grades", "rows"}}``
+    (``grades`` maps each grade, as text for JSON, to its row count)."""
+    if qrels.height == 0 or not {"source", "relevance"} <= set(qrels.columns):
+        return {}
+    if not qrels.schema["relevance"].is_integer():
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    counts = qrels.drop_nulls(["source", "relevance"]).group_by("source", "relevance").len()
+    for (source,), part in counts.sort("source", "relevance").group_by(
+        "source", maintain_order=True
+    ):
+        grades = dict(zip(part["relevance"].to_list(), part["len"].to_list(), strict=True))
+        out[str(source)] = {
+            "min": min(grades),
+            "max": max(grades),
+            "grades": {str(g): int(n) for g, n in grades.items()},
+            "rows": int(sum(grades.values())),
+        }
+    return out
