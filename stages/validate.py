@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trustir.io.atomic import write_json
+from trustir.sources.empty import empty_documents
 from trustir.sources.params import DataParams
 from trustir.stage import stage, user_error
 from trustir.tables import read_tables
-from trustir.sources.empty import empty_documents
 from trustir.validate import WORLD_GRADES, ValidationFailed, grade_scale, validate_tables
 
 if TYPE_CHECKING:

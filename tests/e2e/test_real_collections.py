@@ -9,7 +9,6 @@ the stated ``min_rel``, the validate report must name the grade scale found.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import polars as pl
 import pytest
