@@ -85,8 +85,8 @@ def mace_qa(folder: Path, qa: QAParams, fit_fraction: float) -> pl.DataFrame:
     rows = []
     with path.open() as fh:
         for line_no, line in enumerate(fh, start=1):
-            d = json.loads(line)
             try:
+                d = json.loads(line)
                 key = (d["category"], int(d["n_answers_target"]))
                 refs = [str(x) for x in d["reference"]]
             except (KeyError, TypeError, ValueError) as exc:
@@ -101,26 +101,61 @@ def mace_qa(folder: Path, qa: QAParams, fit_fraction: float) -> pl.DataFrame:
     return _frame(rows, fit_fraction)
 
 
+class QAFormatError(ValueError):
+    """A QA JSONL line that breaks the format; the message starts with ``file:line:``."""
+
+    def __init__(self, path: Path, line: int | None, problem: str) -> None:
+        super().__init__(f"{path}:{line}: {problem}" if line else f"{path}: {problem}")
+
+
+def _qa_row(path: Path, line_no: int, line: str) -> dict[str, Any]:
+    """One ``{"id", "question", "answers"}`` line as a qa row (the id defaults to the line)."""
+    try:
+        d = json.loads(line)
+    except ValueError as exc:
+        raise QAFormatError(path, line_no, f"invalid JSON ({exc})") from None
+    if not isinstance(d, dict):
+        raise QAFormatError(path, line_no, f"expected a JSON object, got {type(d).__name__}")
+    answers, question, qid = d.get("answers"), d.get("question"), d.get("id", line_no)
+    if not isinstance(question, str) or not question.strip():
+        raise QAFormatError(path, line_no, "'question' must be a non-empty string")
+    if not isinstance(answers, list) or not answers:
+        raise QAFormatError(path, line_no, "'answers' must be a non-empty list")
+    if not all(isinstance(a, str | int) and not isinstance(a, bool) for a in answers):
+        raise QAFormatError(path, line_no, "every answer must be a string (or a number)")
+    refs = [str(a) for a in answers]
+    if not all(a.strip() for a in refs):
+        raise QAFormatError(path, line_no, "an answer is empty")
+    if isinstance(qid, bool) or not isinstance(qid, str | int) or not str(qid):
+        raise QAFormatError(path, line_no, f"'id' must be a non-empty string, got {qid!r}")
+    return {"qid": str(qid), "question": question, "answers": refs}
+
+
 def jsonl_qa(path: Path, qa: QAParams, fit_fraction: float) -> pl.DataFrame:
     """Any JSONL of {"id", "question", "answers": [...]} (the first ``max_questions``)."""
     rows = []
-    with path.open() as fh:
-        for line_no, line in enumerate(fh, start=1):
+    first: dict[str, int] = {}
+    with path.open("rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise QAFormatError(path, line_no, f"not UTF-8 ({exc.reason})") from None
             if not line.strip():
                 continue
-            d = json.loads(line)
-            answers = d.get("answers")
-            if not isinstance(d.get("question"), str) or not isinstance(answers, list):
-                raise ValueError(f"{path}:{line_no}: needs 'question' (str) and 'answers' (list)")
-            if not answers:
-                raise ValueError(f"{path}:{line_no}: 'answers' is empty")
-            qid = str(d.get("id", line_no))
-            refs = [str(a) for a in answers]
-            rows.append({"qid": qid, "question": d["question"], "answers": refs})
+            row = _qa_row(path, line_no, line)
+            if row["qid"] in first:
+                raise QAFormatError(
+                    path,
+                    line_no,
+                    f"duplicate id {row['qid']!r} (first on line {first[row['qid']]})",
+                )
+            first[row["qid"]] = line_no
+            rows.append(row)
             if qa.max_questions and len(rows) >= qa.max_questions:
                 break
     if not rows:
-        raise ValueError(f"{path}: no questions")
+        raise QAFormatError(path, None, "no questions")
     return _frame(rows, fit_fraction)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 
 from trustir.io.atomic import write_text
+from trustir.io.fields import plain_int
 from trustir.schema import conform
 
 try:  # orjson parses SciFact's 8 MB corpus ~5x faster; the stdlib is the fallback.
@@ -149,10 +150,9 @@ def _qrel_row(path: Path, lineno: int, raw: bytes) -> tuple[str, str, int]:
     qid, did, score = (f.strip() for f in fields)
     if not qid or not did:
         raise BeirFormatError(path, lineno, f"empty query-id or corpus-id: {line[:80]!r}")
-    try:
-        rel = int(score)
-    except ValueError:
-        raise BeirFormatError(path, lineno, f"score must be an integer, got {score!r}") from None
+    rel = plain_int(score)
+    if rel is None:
+        raise BeirFormatError(path, lineno, f"score must be an integer, got {score!r}")
     return qid, did, rel
 
 

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import polars as pl
 
+from trustir.io.fields import plain_int
+
 SESSION_SCHEMA = {
     "session_id": pl.String,
     "query_id": pl.String,
@@ -55,8 +57,12 @@ def read_yandex_condensed(
         raise FileNotFoundError(f"click log {path} does not exist")
     stats = stats if stats is not None else ReadStats()
     rows: list[tuple[str, str, int, str, bool]] = []
-    with path.open(encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
+    with path.open("rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ClickLogError(f"{path}:{line_no}: not UTF-8 ({exc.reason})") from None
             for k, chunk in enumerate(line.split(";"), start=1):
                 if max_sessions is not None and stats.sessions >= max_sessions:
                     return _frame(rows)
@@ -116,11 +122,11 @@ class _TianGongHandler(xml.sax.ContentHandler):
         raise ClickLogError(f"{self.path}:{self._line()}: {rule}")
 
     def _int(self, value: str | None, what: str) -> int:
-        try:
-            return int(str(value).strip())
-        except ValueError:
+        number = plain_int(str(value))
+        if number is None:
             self._fail(f"{what} must be an integer, got {value!r}")
-            raise  # unreachable
+            raise AssertionError  # unreachable: _fail raises
+        return number
 
     def startElement(self, name: str, attrs) -> None:
         self.stack.append(name)
