@@ -11,11 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from trustir.config import ParamsError, ParamsView, load_sections, read_params_file
+from trustir.io.atomic import DiskFullError
 from trustir.paths import repo_root
 from trustir.section import Section
 
 #: errors that are the user's input, not a bug: printed as one message, no traceback.
-USER_ERRORS: tuple[type[BaseException], ...] = (ParamsError, FileNotFoundError, ValueError)
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    ParamsError,
+    FileNotFoundError,
+    ValueError,
+    DiskFullError,
+)
 
 
 def user_error(*types: type[BaseException]) -> None:

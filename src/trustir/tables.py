@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
+from trustir.io.atomic import disk_full_guard
 from trustir.schema import TABLES, conform
 
 
@@ -18,6 +19,11 @@ def write_tables(tables: dict[str, pl.DataFrame], target: str | Path) -> Path:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    with disk_full_guard(target):
+        return _write_tables(tables, target)
+
+
+def _write_tables(tables: dict[str, pl.DataFrame], target: Path) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         for name, df in tables.items():

@@ -3,6 +3,7 @@ half-written output."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -21,11 +22,57 @@ _OUTPUT_MODE = 0o666 & ~_UMASK
 _FOLDER_MODE = 0o777 & ~_UMASK
 
 
+class DiskFullError(OSError):
+    """No space was left on the device while writing an output; the previous output (if any)
+    is untouched and the partial temp file deleted."""
+
+    def __str__(self) -> str:  # the message alone, without OSError's "[Errno 28]" prefix
+        return str(self.strerror)
+
+
+#: errnos of a full device or quota.
+_FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    """True for ENOSPC/EDQUOT, also when a library (polars, pyarrow) re-raised it as text."""
+    if isinstance(exc, OSError) and exc.errno in _FULL:
+        return True
+    text = str(exc)
+    return "No space left on device" in text or "os error 28" in text or "Disk quota" in text
+
+
+@contextmanager
+def disk_full_guard(target: str | Path) -> Iterator[None]:
+    """Turn a full device while writing ``target`` into :class:`DiskFullError` naming it."""
+    try:
+        yield
+    except DiskFullError:
+        raise
+    except Exception as exc:
+        if not _is_disk_full(exc):
+            raise
+        raise DiskFullError(
+            errno.ENOSPC,
+            f"no space left on the device while writing {target}; the previous output is "
+            "untouched (free some space and re-run)",
+        ) from exc
+
+
 @contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
-    """Yield a temp path in the target's folder; on success rename it onto ``target``."""
+    """Yield a temp path in the target's folder; on success rename it onto ``target``.
+
+    A full device raises :class:`DiskFullError` (the temp file is deleted, ``target`` kept).
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    with disk_full_guard(target), _atomic_path(target) as tmp:
+        yield tmp
+
+
+@contextmanager
+def _atomic_path(target: Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
@@ -46,10 +93,16 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     An existing ``target`` is first renamed aside, then the new folder renamed onto it, then the
     old one deleted: readers see the old folder or the complete new one, never a half-written
     one (for an instant between the two renames, none). On an error the temp folder is deleted
-    and ``target`` is left as it was.
+    and ``target`` is left as it was (a full device raises :class:`DiskFullError`).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    with disk_full_guard(target), _atomic_dir(target) as tmp:
+        yield tmp
+
+
+@contextmanager
+def _atomic_dir(target: Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
