@@ -206,6 +206,46 @@ def test_symlink_member_is_refused(server: Server, tmp_path: Path) -> None:
     assert leftovers(cache(tmp_path)) == []
 
 
+def bomb_zip(name: str, member_bytes: int) -> bytes:
+    """The fixture archive plus one deflated member of zeros (about 1000x smaller zipped)."""
+    buf = io.BytesIO(beir_zip(name))
+    with zipfile.ZipFile(buf, "a", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(f"{name}/zeros.bin", b"\0" * member_bytes)
+    return buf.getvalue()
+
+
+def test_zip_bomb_member_is_refused_before_writing(server: Server, tmp_path: Path) -> None:
+    data = bomb_zip("tiny", 8 << 20)  # 8 MiB of zeros in ~8 KiB
+    serve(server, "tiny", data)
+    with pytest.raises(UnsafeArchiveError, match=r"zeros\.bin' expands \d+x \(over 200x"):
+        fetch_beir("tiny", base_url=server.url, checksum=md5(data), **FAST)
+    assert not list(tmp_path.rglob("zeros.bin"))
+    assert leftovers(cache(tmp_path)) == []
+
+
+def test_extraction_over_the_size_cap_is_refused(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = beir_zip("tiny")
+    serve(server, "tiny", data)
+    monkeypatch.setenv("TRUSTIR_BEIR_MAX_EXTRACT", "100")  # the fixture extracts to ~1.5 KB
+    with pytest.raises(UnsafeArchiveError, match=r"over the cap of 100 .*TRUSTIR_BEIR_MAX_EXTRACT"):
+        fetch_beir("tiny", base_url=server.url, checksum=md5(data), **FAST)
+    assert leftovers(cache(tmp_path)) == []
+    monkeypatch.setenv("TRUSTIR_BEIR_MAX_EXTRACT", str(1 << 20))  # a cap it fits: installed
+    assert (fetch_beir("tiny", base_url=server.url, checksum=md5(data), **FAST) / MARKER).is_file()
+
+
+def test_a_member_larger_than_its_directory_entry_is_cut_off(tmp_path: Path) -> None:
+    """Sizes in the zip directory could lie: the copy itself stops at the cap."""
+    from trustir.sources.beir import _copy_capped
+
+    src, dst = io.BytesIO(b"x" * 5000), io.BytesIO()
+    with pytest.raises(UnsafeArchiveError, match="exceeds the extraction cap"):
+        _copy_capped(src, dst, 4096, tmp_path / "a.zip", "m")
+    assert _copy_capped(io.BytesIO(b"x" * 10), io.BytesIO(), 10, tmp_path / "a.zip", "m") == 10
+
+
 def test_server_error_is_retried(server: Server) -> None:
     data = beir_zip("tiny")
     serve(server, "tiny", data)

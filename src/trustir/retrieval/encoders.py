@@ -96,7 +96,10 @@ class Encoder:
             path = resolve_model(model)
             local_only = Path(path).is_dir() or os.environ.get("HF_HUB_OFFLINE") == "1"
             self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local_only)
-            self.model = AutoModel.from_pretrained(path, local_files_only=local_only)
+            # safetensors only: a pickled pytorch_model.bin could run code at load (issue 19)
+            self.model = AutoModel.from_pretrained(
+                path, local_files_only=local_only, use_safetensors=True
+            )
         self.model.to(self.device).eval()
 
     @property

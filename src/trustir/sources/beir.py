@@ -64,6 +64,12 @@ KNOWN: dict[str, str] = {
 _ALGOS = {32: "md5", 64: "sha256"}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _CHUNK = 1 << 20
+#: zip-bomb guards: the total extracted size (bytes) and a member's expansion ratio; members
+#: under ``_RATIO_FLOOR`` bytes are not ratio-checked (tiny files compress oddly).
+MAX_EXTRACT_BYTES = 32 << 30
+MAX_EXTRACT_ENV = "TRUSTIR_BEIR_MAX_EXTRACT"
+MAX_RATIO = 200
+_RATIO_FLOOR = 1 << 20
 
 
 class BeirDownloadError(RuntimeError):
@@ -75,7 +81,8 @@ class ChecksumMismatchError(BeirDownloadError):
 
 
 class UnsafeArchiveError(BeirDownloadError):
-    """An archive member that would land outside the target folder (or is a link): refused."""
+    """An archive member that would land outside the target folder, is a link, or expands
+    beyond the extraction caps (a zip bomb): refused."""
 
 
 class _Retryable(Exception):
@@ -226,17 +233,64 @@ def _member_target(info: zipfile.ZipInfo, dest: Path, archive: Path) -> Path:
     return target
 
 
-def safe_extract(archive: Path, dest: Path) -> None:
-    """Extract ``archive`` into ``dest`` after checking every member (nothing written if unsafe)."""
+def max_extract_bytes() -> int:
+    """The cap on an archive's extracted size: ``$TRUSTIR_BEIR_MAX_EXTRACT`` bytes, else
+    :data:`MAX_EXTRACT_BYTES` (the largest BEIR archive, MS MARCO, extracts to a few GB)."""
+    value = os.environ.get(MAX_EXTRACT_ENV)
+    if not value:
+        return MAX_EXTRACT_BYTES
+    if not value.isdigit():
+        raise BeirDownloadError(f"${MAX_EXTRACT_ENV} must be a number of bytes, got {value!r}")
+    return int(value)
+
+
+def _check_sizes(zf: zipfile.ZipFile, archive: Path, max_bytes: int) -> None:
+    """Refuse a zip bomb before writing anything: a total extracted size over ``max_bytes`` or a
+    member whose size is over :data:`MAX_RATIO` times its compressed size."""
+    total = 0
+    for info in zf.infolist():
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > _RATIO_FLOOR and ratio > MAX_RATIO:
+            raise UnsafeArchiveError(
+                f"{archive}: member {info.filename!r} expands {ratio:.0f}x "
+                f"(over {MAX_RATIO}x: a zip bomb?); refused"
+            )
+    if total > max_bytes:
+        raise UnsafeArchiveError(
+            f"{archive}: extracts to {total} bytes, over the cap of {max_bytes} "
+            f"(${MAX_EXTRACT_ENV} raises it); refused"
+        )
+
+
+def _copy_capped(src: Any, dst: Any, left: int, archive: Path, name: str) -> int:
+    """Copy ``src`` to ``dst``; UnsafeArchiveError once more than ``left`` bytes came out
+    (sizes in the zip's directory could lie). Returns the bytes copied."""
+    copied = 0
+    while chunk := src.read(_CHUNK):
+        copied += len(chunk)
+        if copied > left:
+            raise UnsafeArchiveError(f"{archive}: member {name!r} exceeds the extraction cap")
+        dst.write(chunk)
+    return copied
+
+
+def safe_extract(archive: Path, dest: Path, max_bytes: int | None = None) -> None:
+    """Extract ``archive`` into ``dest`` after checking every member (nothing written if unsafe):
+    no links, special files, absolute or escaping paths, and at most ``max_bytes`` in all
+    (default :func:`max_extract_bytes`) with no member expanding over :data:`MAX_RATIO` times."""
+    max_bytes = max_extract_bytes() if max_bytes is None else max_bytes
     with zipfile.ZipFile(archive) as zf:
         plan = [(info, _member_target(info, dest, archive)) for info in zf.infolist()]
+        _check_sizes(zf, archive, max_bytes)
+        left = max_bytes
         for info, target in plan:
             if info.is_dir():
                 target.mkdir(parents=True, exist_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             with zf.open(info) as src, target.open("wb") as dst:
-                shutil.copyfileobj(src, dst, _CHUNK)
+                left -= _copy_capped(src, dst, left, archive, info.filename)
 
 
 # ---------------------------------------------------------------- the cache

@@ -191,8 +191,8 @@ def load_vlm(name: str | Path, p: VisionParams) -> VLM:
     proc = ImageQwen2VLProcessor(
         image_processor=image_processor(p.image_size, _processor_source(path, rev)), tokenizer=tok
     )
-    model = Qwen2VLForConditionalGeneration.from_pretrained(
-        path, dtype=dtype, attn_implementation="sdpa", **rev
+    model = Qwen2VLForConditionalGeneration.from_pretrained(  # safetensors only (issue 19)
+        path, dtype=dtype, attn_implementation="sdpa", use_safetensors=True, **rev
     )
     model.to(device)
     return VLM(model=model, processor=proc, device=device, model_id=path)
