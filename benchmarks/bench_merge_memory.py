@@ -143,7 +143,7 @@ def main() -> None:
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE"}
         result = {}
         for side in ("stream", "all"):
-            out = subprocess.run(
+            out = subprocess.run(  # noqa: S603  this interpreter on a benchmark script
                 [sys.executable, __file__, "--side", side, str(root)],
                 env=env,
                 capture_output=True,

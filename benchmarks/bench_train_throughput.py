@@ -150,7 +150,7 @@ def child(side: str) -> dict:
         "TOKENIZERS_PARALLELISM": "false",
         "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
     }
-    out = subprocess.run(
+    out = subprocess.run(  # noqa: S603  this interpreter on a benchmark script
         [sys.executable, __file__, "--memory", side],
         env=env,
         capture_output=True,

@@ -145,7 +145,7 @@ def run_command(
     stdout: list[str] = []
     stderr: deque[str] = deque(maxlen=200)
     start = time.perf_counter()
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: S603  dvc repro -s <stage from dvc.yaml>, argv list, no shell
         args,
         cwd=root,
         env=stage_env(root),
@@ -156,7 +156,7 @@ def run_command(
         errors="replace",
         bufsize=1,
     )
-    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout is not None and proc.stderr is not None  # noqa: S101  type narrowing: Popen(stdout=PIPE, stderr=PIPE) sets both
     readers = [
         threading.Thread(target=_pump, args=(proc.stdout, _tee(stdout, "stdout", log))),
         threading.Thread(target=_pump, args=(proc.stderr, _tee(stderr, "stderr", log))),

@@ -48,7 +48,7 @@ class Registry(Generic[T]):
         with self._lock:
             if self._loaded:
                 return
-            assert self.autoload is not None
+            assert self.autoload is not None  # noqa: S101  type narrowing: checked by the caller above
             package = importlib.import_module(self.autoload)
             paths = getattr(package, "__path__", None)
             if paths is None:

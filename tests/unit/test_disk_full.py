@@ -91,9 +91,11 @@ def test_a_full_disk_keeps_the_previous_folder(small_disk: Path) -> None:
     with atomic_dir(target) as tmp:
         (tmp / "weights.bin").write_bytes(b"previous")
     fill(small_disk)
-    with pytest.raises(DiskFullError, match="no space left on the device while writing"):
-        with atomic_dir(target) as tmp:
-            (tmp / "weights.bin").write_bytes(os.urandom(64 * 1024))
+    with (
+        pytest.raises(DiskFullError, match="no space left on the device while writing"),
+        atomic_dir(target) as tmp,
+    ):
+        (tmp / "weights.bin").write_bytes(os.urandom(64 * 1024))
     assert (target / "weights.bin").read_bytes() == b"previous"
     assert leftovers(small_disk) == []
     with pytest.raises(DiskFullError):

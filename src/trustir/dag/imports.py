@@ -275,7 +275,7 @@ def _files_of(ref: Reference, file: Path, search: SearchPath) -> Iterator[Path]:
         if search.module_name(ref.path) is not None:  # only files under a root
             yield ref.path
         return
-    assert ref.module is not None
+    assert ref.module is not None  # noqa: S101  type narrowing: a ref has a path or a module
     if not search.owns(ref.module):
         return
     if not search.exists(ref.module):

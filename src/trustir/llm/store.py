@@ -156,7 +156,8 @@ class LabelStore:
         marks = ",".join("?" * len(_COLS))
         with self._lock, self._db:
             self._db.executemany(
-                f"INSERT OR REPLACE INTO labels ({','.join(_COLS)}) VALUES ({marks})", vals
+                f"INSERT OR REPLACE INTO labels ({','.join(_COLS)}) VALUES ({marks})",  # noqa: S608  constant columns
+                vals,
             )
         return len(vals)
 
@@ -176,7 +177,8 @@ class LabelStore:
             marks = ",".join("?" * len(_COLS))
             with self._db:
                 self._db.executemany(
-                    f"INSERT OR REPLACE INTO labels ({','.join(_COLS)}) VALUES ({marks})", rows
+                    f"INSERT OR REPLACE INTO labels ({','.join(_COLS)}) VALUES ({marks})",  # noqa: S608  constant columns
+                    rows,
                 )
             return len(rows)
 
@@ -186,7 +188,7 @@ class LabelStore:
             for k in range(0, len(keys), 500):
                 part = list(keys[k : k + 500])
                 marks = ",".join("?" * len(part))
-                q = f"SELECT {','.join(_COLS)} FROM labels WHERE key IN ({marks})"
+                q = f"SELECT {','.join(_COLS)} FROM labels WHERE key IN ({marks})"  # noqa: S608  column names are module constants; keys bound
                 yield from self._db.execute(q, part).fetchall()
 
     def get_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -214,7 +216,7 @@ class LabelStore:
         """The labels table of ``keys`` (input order, absent ones skipped), or of all."""
         if keys is None:
             with self._lock:
-                rows = self._db.execute(f"SELECT {','.join(_COLS)} FROM labels ORDER BY key")
+                rows = self._db.execute(f"SELECT {','.join(_COLS)} FROM labels ORDER BY key")  # noqa: S608  column names are module constants
                 data = rows.fetchall()
         else:
             order = list(dict.fromkeys(keys))

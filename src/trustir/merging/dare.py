@@ -91,5 +91,5 @@ def dare(
             for i, t in enumerate(taus)
         ]
     merged = weighted_sum(taus, weights) if combine == "linear" else sign_consensus(taus, weights)
-    assert base is not None
+    assert base is not None  # noqa: S101  type narrowing: needs_base methods always get a base
     return base + scale * merged

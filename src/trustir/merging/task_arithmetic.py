@@ -21,5 +21,5 @@ def task_arithmetic(
     scale: float = 1.0,
 ) -> Tensor:  # [*chunk]
     """base + scale * sum_i w_i (theta_i - base)."""
-    assert base is not None
+    assert base is not None  # noqa: S101  type narrowing: needs_base methods always get a base
     return base + scale * weighted_sum(task_vectors(chunks, base), weights)

@@ -63,5 +63,5 @@ def ties(
         torch.where(t.abs() >= thr, t, 0.0)
         for t, thr in zip(taus, stats["thresholds"], strict=True)
     ]
-    assert base is not None
+    assert base is not None  # noqa: S101  type narrowing: needs_base methods always get a base
     return base + scale * sign_consensus(trimmed, weights)

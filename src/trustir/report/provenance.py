@@ -46,7 +46,7 @@ def git_revision(root: Path) -> str:
     """The short commit hash of HEAD (``workspace`` outside git)."""
     try:
         rev = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
+            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607  git from PATH, fixed argv
             cwd=root,
             capture_output=True,
             text=True,

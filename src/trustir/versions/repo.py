@@ -54,7 +54,7 @@ class ExperimentFailed(RuntimeError):
 
 def git(root: Path, *args: str) -> str:
     """``git ARGS`` in ``root``; its stdout (raises ``RuntimeError`` with stderr on failure)."""
-    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)  # noqa: S603, S607  git from PATH, argv list, no shell
     if proc.returncode != 0:
         raise RuntimeError(f"git {' '.join(args)} failed in {root}: {proc.stderr.strip()}")
     return proc.stdout
@@ -62,8 +62,11 @@ def git(root: Path, *args: str) -> str:
 
 def git_show(root: Path, rev: str, path: str) -> str | None:
     """The text of ``path`` at ``rev``, or None where that commit lacks it."""
-    proc = subprocess.run(
-        ["git", "show", f"{rev}:{path}"], cwd=root, capture_output=True, text=True
+    proc = subprocess.run(  # noqa: S603  git, argv list, no shell
+        ["git", "show", f"{rev}:{path}"],  # noqa: S607  git from PATH
+        cwd=root,
+        capture_output=True,
+        text=True,  # noqa: S607  git from PATH
     )
     return proc.stdout if proc.returncode == 0 else None
 
@@ -71,7 +74,7 @@ def git_show(root: Path, rev: str, path: str) -> str | None:
 def dvc_json(root: Path, *args: str) -> Any:
     """``dvc ARGS --json`` in ``root``, parsed; the DVC of this interpreter, offline."""
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
-    proc = subprocess.run(
+    proc = subprocess.run(  # noqa: S603  git, argv list, no shell
         [sys.executable, "-m", "dvc", *args, "--json"],
         cwd=root,
         env=env,
@@ -163,8 +166,8 @@ def default_name(now: datetime | None = None) -> str:
 
 def metrics_at(root: Path, rev: str) -> dict[str, Any]:
     """Every ``metrics/*.json`` committed at ``rev``, by path (empty where there is none)."""
-    listing = subprocess.run(
-        ["git", "ls-tree", "--name-only", rev, f"{METRICS_DIR}/"],
+    listing = subprocess.run(  # noqa: S603  git, argv list, no shell
+        ["git", "ls-tree", "--name-only", rev, f"{METRICS_DIR}/"],  # noqa: S607  git from PATH
         cwd=root,
         capture_output=True,
         text=True,

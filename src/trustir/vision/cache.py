@@ -52,7 +52,8 @@ class EmbeddingCache:
             chunk = keys[i : i + 500]
             marks = ",".join("?" * len(chunk))
             for key, blob in self._db.execute(
-                f"SELECT key, vec FROM emb WHERE key IN ({marks})", chunk
+                f"SELECT key, vec FROM emb WHERE key IN ({marks})",  # noqa: S608  placeholders only
+                chunk,
             ):
                 found[key] = np.frombuffer(blob, dtype=np.float32)
         self.hits += len(found)

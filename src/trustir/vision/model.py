@@ -106,14 +106,14 @@ def word_tokenizer(texts: list[str], extra: list[str] = ()) -> PreTrainedTokeniz
     words = sorted({w for t in texts for w, _ in pre.pre_tokenize_str(t.lower())})
     specials = [*SPECIALS, *extra]
     vocab = {tok: i for i, tok in enumerate([*specials, *words])}
-    tk = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tk = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))  # noqa: S106  a tokenizer's special token, not a password
     tk.normalizer = normalizers.Lowercase()
     tk.pre_tokenizer = pre
     return PreTrainedTokenizerFast(
         tokenizer_object=tk,
-        pad_token="<pad>",
-        unk_token="<unk>",
-        eos_token="<eos>",
+        pad_token="<pad>",  # noqa: S106  a special token, not a password
+        unk_token="<unk>",  # noqa: S106  a special token, not a password
+        eos_token="<eos>",  # noqa: S106  a special token, not a password
         additional_special_tokens=specials[3:],
     )
 
