@@ -17,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from trustir.annotate.authority_parse import parse_list_scores, parse_permutation
@@ -48,6 +48,27 @@ floats = st.one_of(
 )
 
 
+safe_ids = st.text("abcdefgh0123456789", min_size=1, max_size=3)
+safe_words = st.text("abc xyz", min_size=1, max_size=8).filter(str.strip)
+grades = st.integers(-2, 4).map(str)
+scores = st.floats(-10, 10, allow_nan=False).map(lambda v: f"{v:.4f}")
+
+
+@st.composite
+def mixed(draw: st.DrawFn, valid: st.SearchStrategy, junk: st.SearchStrategy) -> list[str]:
+    """A file of valid lines, in about half the draws with one line replaced by junk: both
+    sides of the parser (accepted and rejected) are reached often."""
+    lines = draw(st.lists(valid, min_size=1, max_size=6))
+    if draw(st.booleans()):
+        lines[draw(st.integers(0, len(lines) - 1))] = draw(junk)
+    return lines
+
+
+def either(junk_files: st.SearchStrategy, valid_line: st.SearchStrategy) -> st.SearchStrategy:
+    """Junk files, or valid files with one junk line in about half of them."""
+    return st.one_of(junk_files, mixed(valid_line, junk_files.map("\n".join)))
+
+
 def write_lines(lines: list[str], name: str, raw: bytes = b"") -> Path:
     folder = Path(tempfile.mkdtemp(dir=_TMP))
     path = folder / name
@@ -64,8 +85,9 @@ def parsed_or_named(
     """``read(path)``; on a parser error check that it names ``path``, a line in the file and a
     rule, and return None. Any other exception fails the test (hypothesis reports it)."""
     try:
-        return read(path)
+        df = read(path)
     except errors as exc:
+        event("rejected")  # --hypothesis-show-statistics: both sides must be reached
         m = WHERE.search(str(exc))
         assert m, f"no 'file:line: rule' in {exc!r}"
         assert m["file"].endswith(path.name), str(exc)
@@ -76,6 +98,8 @@ def parsed_or_named(
             # XML counts a lone CR as a line break too
             assert 1 <= int(m["line"]) <= len(re.split(rb"\r\n|\r|\n", data)), str(exc)
         return None
+    event("parsed" if df.height else "parsed, empty")
+    return df
 
 
 def no_edge_space(s: str) -> bool:
@@ -102,8 +126,14 @@ def jsonl_files(draw: st.DrawFn, text_key: str = "text") -> list[str]:
     return draw(st.lists(line, max_size=6))
 
 
+valid_docs = st.builds(
+    lambda i, t, x: json.dumps({"_id": i, "title": t, "text": x}), safe_ids, safe_words, safe_words
+)
+valid_queries = st.builds(lambda i, x: json.dumps({"_id": i, "text": x}), safe_ids, safe_words)
+
+
 @SETTINGS
-@given(jsonl_files())
+@given(either(jsonl_files(), valid_docs))
 def test_beir_corpus(lines: list[str]) -> None:
     df = parsed_or_named(read_corpus, write_lines(lines, "corpus.jsonl"), (BeirFormatError,))
     if df is not None:
@@ -114,7 +144,7 @@ def test_beir_corpus(lines: list[str]) -> None:
 
 
 @SETTINGS
-@given(jsonl_files())
+@given(either(jsonl_files(), valid_queries))
 def test_beir_queries(lines: list[str]) -> None:
     df = parsed_or_named(read_query_texts, write_lines(lines, "queries.jsonl"), (BeirFormatError,))
     if df is not None:
@@ -135,7 +165,12 @@ def tsv_lines(draw: st.DrawFn, n_fields: int, header: str, grade: st.SearchStrat
 
 
 @SETTINGS
-@given(tsv_lines(3, "query-id\tcorpus-id\tscore", ints))
+@given(
+    either(
+        tsv_lines(3, "query-id\tcorpus-id\tscore", ints),
+        st.builds(lambda q, d, g: f"{q}\t{d}\t{g}", safe_ids, safe_ids, grades),
+    )
+)
 def test_beir_qrels(lines: list[str]) -> None:
     df = parsed_or_named(read_qrels_tsv, write_lines(lines, "test.tsv"), (BeirFormatError,))
     if df is not None:
@@ -161,18 +196,27 @@ def test_beir_qrels_grade_must_be_plain_ascii_digits(tmp_path: Path) -> None:
 
 @SETTINGS
 @given(
-    st.lists(
-        st.builds(
-            lambda q, z, d, r, s, t, sep: sep.join([q, z, d, r, s, t]),
-            ids,
-            st.sampled_from(["Q0", "0", ""]),
-            ids,
-            ints,
-            floats,
-            ids,
-            st.sampled_from([" ", "\t", "  "]),
+    either(
+        st.lists(
+            st.builds(
+                lambda q, z, d, r, s, t, sep: sep.join([q, z, d, r, s, t]),
+                ids,
+                st.sampled_from(["Q0", "0", ""]),
+                ids,
+                ints,
+                floats,
+                ids,
+                st.sampled_from([" ", "\t", "  "]),
+            ),
+            max_size=6,
         ),
-        max_size=6,
+        st.builds(
+            lambda q, d, r, v: f"{q} Q0 {d} {r} {v} bm25",
+            safe_ids,
+            safe_ids,
+            st.integers(0, 9),
+            scores,
+        ),
     )
 )
 def test_trec_run(lines: list[str]) -> None:
@@ -180,23 +224,26 @@ def test_trec_run(lines: list[str]) -> None:
     if df is not None:
         assert df.columns == ["query_id", "doc_id", "score", "rank", "run"]
         assert all(math.isfinite(s) for s in df["score"]), df["score"].to_list()
-        assert (df["rank"] >= 1).all()
+        assert (df["rank"] >= 0).all()
         assert all(map(no_edge_space, df["query_id"])) and all(map(no_edge_space, df["doc_id"]))
         assert df.select("query_id", "doc_id").is_unique().all()
 
 
 @SETTINGS
 @given(
-    st.lists(
-        st.builds(
-            lambda q, z, d, r, sep: sep.join([q, z, d, r]),
-            ids,
-            st.sampled_from(["0", "Q0", ""]),
-            ids,
-            ints,
-            st.sampled_from([" ", "\t"]),
+    either(
+        st.lists(
+            st.builds(
+                lambda q, z, d, r, sep: sep.join([q, z, d, r]),
+                ids,
+                st.sampled_from(["0", "Q0", ""]),
+                ids,
+                ints,
+                st.sampled_from([" ", "\t"]),
+            ),
+            max_size=6,
         ),
-        max_size=6,
+        st.builds(lambda q, d, g: f"{q} 0 {d} {g}", safe_ids, safe_ids, grades),
     )
 )
 def test_trec_qrels(lines: list[str]) -> None:
@@ -212,15 +259,25 @@ def test_trec_qrels(lines: list[str]) -> None:
 
 @SETTINGS
 @given(
-    st.lists(
-        st.builds(
-            lambda label, qid, feats, comment: " ".join([label, qid, *feats]) + comment,
-            ints,
-            st.one_of(ids.map(lambda q: f"qid:{q}"), ids),
-            st.lists(st.builds(lambda i, v: f"{i}:{v}", ints, floats), max_size=4),
-            st.sampled_from(["", " # docid = d1", "#c", " # docid = "]),
+    either(
+        st.lists(
+            st.builds(
+                lambda label, qid, feats, comment: " ".join([label, qid, *feats]) + comment,
+                ints,
+                st.one_of(ids.map(lambda q: f"qid:{q}"), ids),
+                st.lists(st.builds(lambda i, v: f"{i}:{v}", ints, floats), max_size=4),
+                st.sampled_from(["", " # docid = d1", "#c", " # docid = "]),
+            ),
+            max_size=6,
         ),
-        max_size=6,
+        st.builds(
+            lambda g, q, a, b, d: f"{g} qid:{q} 1:{a} 3:{b} # docid = {d}",
+            grades,
+            safe_ids,
+            scores,
+            scores,
+            safe_ids,
+        ),
     )
 )
 def test_letor(lines: list[str]) -> None:
@@ -238,18 +295,26 @@ def test_letor(lines: list[str]) -> None:
 
 @SETTINGS
 @given(
-    st.lists(
+    either(
         st.lists(
-            st.builds(
-                lambda q, docs, clicks, sep: f"{q}{sep}{','.join(docs)} : {','.join(clicks)}",
-                ids,
-                st.lists(ids, max_size=4),
-                st.lists(ids, max_size=3),
-                st.sampled_from(["\t", " ", ""]),
-            ),
-            max_size=3,
-        ).map(";".join),
-        max_size=4,
+            st.lists(
+                st.builds(
+                    lambda q, docs, clicks, sep: f"{q}{sep}{','.join(docs)} : {','.join(clicks)}",
+                    ids,
+                    st.lists(ids, max_size=4),
+                    st.lists(ids, max_size=3),
+                    st.sampled_from(["\t", " ", ""]),
+                ),
+                max_size=3,
+            ).map(";".join),
+            max_size=4,
+        ),
+        st.builds(
+            lambda q, docs, k: f"{q}\t{','.join(docs)} : {','.join(docs[:k])}",
+            safe_ids,
+            st.lists(safe_ids, min_size=1, max_size=4),
+            st.integers(0, 2),
+        ),
     ),
     st.sampled_from([b"", b"\xff\xfe"]),
 )
@@ -265,17 +330,22 @@ def test_yandex_click_log(lines: list[str], raw: bytes) -> None:
 
 @st.composite
 def tiangong_xml(draw: st.DrawFn) -> list[str]:
-    lines = ["<sessions>", f'<session num="{draw(ids)}">']
+    """A session file: valid (ranks 1..n, clicks among them, plain ids) or with odd values."""
+    valid = draw(st.booleans())
+    name, number = (safe_ids, st.integers(1, 3).map(str)) if valid else (ids, ints)
+    lines = ["<sessions>", f'<session num="{draw(name)}">']
     for i in range(draw(st.integers(0, 2))):
-        lines += [f'<interaction num="{i}">', f"<query_id>{draw(ids)}</query_id>", "<results>"]
-        for r in draw(st.lists(ints, max_size=3)):
-            lines.append(f'<result rank="{r}"><docid>{draw(ids)}</docid></result>')
+        lines += [f'<interaction num="{i}">', f"<query_id>{draw(name)}</query_id>", "<results>"]
+        n = draw(st.integers(1, 3))
+        ranks = [str(r) for r in range(1, n + 1)] if valid else draw(st.lists(ints, max_size=3))
+        for r in ranks:
+            lines.append(f'<result rank="{r}"><docid>{draw(name)}</docid></result>')
         lines += ["</results>", "<clicked>"]
-        for c in draw(st.lists(ints, max_size=2)):
+        for c in draw(st.lists(number, max_size=2)):
             lines.append(f"<click><rank>{c}</rank></click>")
         lines += ["</clicked>", "</interaction>"]
     lines += ["</session>", "</sessions>"]
-    if draw(st.booleans()):  # break the structure somewhere
+    if not valid and draw(st.booleans()):  # break the structure somewhere
         del lines[draw(st.integers(0, len(lines) - 1))]
     return lines
 
@@ -379,8 +449,16 @@ def qa_lines(draw: st.DrawFn) -> list[str]:
     return draw(st.lists(st.composite(one)(), max_size=5))
 
 
+valid_qa = st.builds(
+    lambda i, q, a: json.dumps({"id": i, "question": q, "answers": a}),
+    safe_ids,
+    safe_words,
+    st.lists(safe_words, min_size=1, max_size=3),
+)
+
+
 @SETTINGS
-@given(qa_lines())
+@given(either(qa_lines(), valid_qa))
 def test_qa_jsonl(lines: list[str]) -> None:
     path = write_lines(lines, "qa.jsonl")
     df = parsed_or_named(lambda p: jsonl_qa(p, QAParams(), 0.5), path, (QAFormatError,))
