@@ -151,7 +151,7 @@ def train_plain(
                 loss.backward()
                 opt.step()
                 opt.zero_grad(set_to_none=True)
-                losses.append(float(loss))
+                losses.append(float(loss.detach()))
         sd = get_peft_model_state_dict(pm, adapter_name="doc")
         out.append(Trained({n: t.detach().clone() for n, t in sd.items()}, _mean(losses)))
     pm.unload()  # the base model without LoRA layers, for the next caller
