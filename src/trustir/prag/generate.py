@@ -70,7 +70,10 @@ def cached_replies(
     def compute(batch: list[tuple[str, str]]) -> list[dict[str, Any]]:
         t0 = time.perf_counter()
         replies = run([p for _, p in batch])
-        ms = 1000 * (time.perf_counter() - t0) / len(batch)
+        seconds = time.perf_counter() - t0
+        ms = 1000 * seconds / len(batch)
+        if ledger is not None:
+            ledger.add(calls=len(batch), tokens_out=sum(n for _, n in replies), seconds=seconds)
         return [
             {"key": k, "task": task, "item_id": item_of[k], "raw": text, "status": status(text),
              "model": model_id, "prompt_hash": prompt_hash, "tokens_out": n, "latency_ms": ms}
