@@ -201,6 +201,21 @@ class StackedLora:
             h.remove()
 
 
+def _labelled_loss(
+    model: Any, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor
+) -> torch.Tensor:
+    """Per-row mean next-token loss ``[N]``, the LM head applied only where a label is (a QA
+    example's prompt positions and the padding skip the vocabulary projection)."""
+    hidden = model.base_model(input_ids=ids, attention_mask=mask).last_hidden_state  # [N, T, H]
+    target = labels[:, 1:]  # [N, T-1]
+    keep = target != IGNORE  # [N, T-1]
+    logits = model.get_output_embeddings()(hidden[:, :-1][keep])  # [M, V]
+    tok = torch.nn.functional.cross_entropy(logits.float(), target[keep], reduction="none")  # [M]
+    rows = torch.arange(len(ids)).unsqueeze(1).expand_as(target)[keep]  # [M]
+    total = torch.zeros(len(ids), dtype=tok.dtype).index_add(0, rows, tok)  # [N]
+    return total / keep.sum(1).clamp(min=1)
+
+
 def _pad(examples: Sequence[Example], pad: int) -> tuple[torch.Tensor, ...]:
     """Right-padded ids, attention mask and labels ``[N, T]`` of one step's examples."""
     width = max(len(e.ids) for e in examples)
@@ -239,8 +254,7 @@ def train_batched(
             for _ in range(lp.epochs):
                 for step in range(len(jobs[group[0]][1])):
                     ids, mask, labels = _pad([jobs[i][1][step] for i in group], pad_id)
-                    logits = model(input_ids=ids, attention_mask=mask).logits  # [N, T, V]
-                    rows = _token_loss(logits, labels)  # [N]
+                    rows = _labelled_loss(model, ids, mask, labels)  # [N]
                     rows.sum().backward()
                     opt.step()
                     opt.zero_grad(set_to_none=True)

@@ -22,7 +22,7 @@ class PragDataParams(Section):
     #: jsonl / popqa: a BEIR-layout folder (corpus.jsonl) the questions retrieve from
     corpus: str | None = None
     #: questions kept (the first by id after the filters)
-    max_questions: int = Field(3, gt=0)
+    max_questions: int = Field(2, gt=0)
     #: world: which query split the questions come from
     split: Literal["train", "test", "all"] = "test"
     #: keep only questions whose top-k holds a document containing an answer (so that the
@@ -43,8 +43,8 @@ class AugmentParams(Section):
     #: registered generators (trustir.prag.generators)
     rewrite_generator: str = "rewrite"
     qa_generator: str = "qa"
-    rewrite_tokens: int = Field(48, gt=0)
-    qa_tokens: int = Field(64, gt=0)
+    rewrite_tokens: int = Field(40, gt=0)
+    qa_tokens: int = Field(48, gt=0)
     #: prompts per batched generation
     batch_size: int = Field(8, gt=0)
 
@@ -87,7 +87,7 @@ class PragParams(Section):
     lora: LoraParams = LoraParams()
     modes: list[Literal["vanilla", "textual", "parametric", "combined"]] = list(MODES)
     #: share of the retrieved documents replaced by irrelevant ones
-    noise: list[float] = [0.0, 0.5, 1.0]
+    noise: list[float] = [0.0, 1.0]
     answer_tokens: int = Field(16, gt=0)
     #: null = the llm.store default (the label store under the cache dir)
     store: str | None = None
