@@ -24,6 +24,7 @@ from trustir.config import ParamsError, read_params_file, validate_model
 from trustir.evaluate.params import EvaluateParams
 from trustir.llm.config import LLMParams
 from trustir.multitask.params import BoomParams
+from trustir.prag.params import PragParams
 from trustir.ranking.params import LtrParams
 from trustir.report.params import ReportParams
 from trustir.retrieval.params import IndexParams
@@ -51,6 +52,7 @@ class Params(Section):
     report: ReportParams = ReportParams()
     calibration: CalibrationParams = CalibrationParams()
     vision: VisionParams = VisionParams()
+    prag: PragParams = PragParams()
 
     @model_validator(mode="after")
     def _registered_names(self) -> Params:

@@ -426,6 +426,26 @@ def check_confidence_method(reg: Registry, name: str) -> None:
     assert sure > unsure, (name, sure, unsure)  # higher means more confident
 
 
+# -- prag generators (P9): a kind, a prompt holding the passage, a stable template hash, and a
+#    parser that reads its own form and raises Unparseable on a reply without it ---------------
+def check_prag_generator(reg: Registry, name: str) -> None:
+    from trustir.prag.generators import Unparseable
+
+    gen = reg.get(name)
+    assert gen.kind in ("rewrite", "qa"), name
+    prompt = gen.prompt("Ines Lindqvist", "Ines Lindqvist won the Marlow Cup.", 2, 0)
+    assert "Marlow Cup" in prompt and len(gen.template_hash) == 64, name
+    good = {"rewrite": "Ines Lindqvist is a winner of the Marlow Cup.",
+            "qa": "Q: What did Ines win?\nA: the Marlow Cup"}[gen.kind]  # fmt: skip
+    assert gen.parse(good, 2), name
+    try:
+        gen.parse("", 2)
+    except Unparseable:
+        pass
+    else:
+        raise AssertionError(f"{name}: an empty reply must be unparseable")
+
+
 CONTRACTS: dict[str, Callable[..., None]] = {
     "loss": check_loss,
     "merge method": check_merge,
@@ -442,6 +462,7 @@ CONTRACTS: dict[str, Callable[..., None]] = {
     "source": check_source,
     "llm backend": check_backend,
     "confidence method": check_confidence_method,
+    "prag generator": check_prag_generator,
 }
 NEEDS_TMP = {"source", "llm backend"}
 

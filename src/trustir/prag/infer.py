@@ -1,0 +1,125 @@
+"""P9's four inference modes on the same questions and the same retrieved (noised) top-k.
+
+- vanilla: the question alone; textual: the top-k documents in the prompt;
+- parametric: the question alone, under the top-k documents' LoRAs merged with peft's
+  ``add_weighted_adapter(..., combination_type="cat")`` (weights 1: the deltas are summed);
+- combined: the textual prompt under the merged LoRAs.
+
+Greedy replies, each cached in the label store under a key that names the adapters (their keys),
+so a forced re-run loads neither the model nor an adapter. Table ``answers``: qid, mode, noise,
+answer (the reply's first line), key. Vanilla does not depend on noise: it is asked once and
+listed at every level.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import polars as pl
+
+from trustir.calibration.prompts import ANSWER, answer_prompt
+from trustir.llm.store import LabelStore, template_hash
+from trustir.prag.generate import cached_replies, greedy_batch
+from trustir.prag.lora import peft_config
+from trustir.prag.model import BaseModel
+from trustir.prag.params import PragParams
+from trustir.prag.store import AdapterStore
+
+ANSWER_HASH = template_hash("trustir.prag.answer", ANSWER, "v1")
+ANSWERS = {"qid": pl.String, "mode": pl.String, "noise": pl.Float64, "answer": pl.String,
+           "key": pl.String}  # fmt: skip
+MERGED = "merged"
+
+
+class Injector:
+    """A peft model over the base model that merges stored adapters on demand (built lazily)."""
+
+    def __init__(self, base: BaseModel, params: PragParams, store: AdapterStore) -> None:
+        self.base, self.params, self.store = base, params, store
+        self._pm: Any = None
+
+    @property
+    def pm(self) -> Any:
+        if self._pm is None:
+            from peft import get_peft_model
+
+            self._pm = get_peft_model(self.base.model, peft_config(self.params.lora), "blank")
+            self._pm.eval()
+        return self._pm
+
+    def reply(self, prompts: list[str], adapter_keys: tuple[str, ...]) -> list[tuple[str, int]]:
+        """Greedy replies under the sum of ``adapter_keys``' LoRAs (none: the base model)."""
+        ids = [self.base.render(p) for p in prompts]
+        n = self.params.answer_tokens
+        if not adapter_keys:
+            with self.pm.disable_adapter():
+                return greedy_batch(self.pm, self.base.tokenizer, ids, n)
+        from peft import set_peft_model_state_dict
+
+        names = []
+        for k in adapter_keys:
+            name = f"d{k[:20]}"
+            self.pm.add_adapter(name, peft_config(self.params.lora))
+            set_peft_model_state_dict(self.pm, self.store.get(k)[0], adapter_name=name)
+            names.append(name)
+        self.pm.add_weighted_adapter(names, [1.0] * len(names), MERGED, combination_type="cat")
+        self.pm.set_adapter(MERGED)
+        try:
+            return greedy_batch(self.pm, self.base.tokenizer, ids, n)
+        finally:
+            self.pm.set_adapter("blank")
+            for name in [MERGED, *names]:
+                self.pm.delete_adapter(name)
+
+
+def _context(docs: dict[str, str], ids: list[str]) -> list[str]:
+    return [docs[d] for d in ids]
+
+
+def answer_all(
+    questions: pl.DataFrame, contexts: pl.DataFrame, docs: pl.DataFrame, adapters: pl.DataFrame,
+    params: PragParams, base: BaseModel, labels: LabelStore, store: AdapterStore,
+    ledger: Any | None = None,
+) -> pl.DataFrame:  # fmt: skip
+    """The ``answers`` table: every mode at every noise level for every question."""
+    text = {d: f"{t}. {x}".strip(". ") for d, t, x in docs.select("doc_id", "title", "text").rows()}
+    key_of = dict(adapters.select("doc_id", "key").iter_rows())
+    ctx = contexts.sort("qid", "noise", "rank").group_by(["qid", "noise"], maintain_order=True)
+    shown = {(r[0], r[1]): r[2] for r in ctx.agg(pl.col("doc_id")).rows()}
+    groups: dict[tuple[str, ...], dict[str, str]] = defaultdict(dict)  # adapters -> item -> prompt
+    plan: list[tuple[str, str, float, tuple[str, ...], str]] = []
+    modes = params.modes
+    for qid, question in questions.select("qid", "question").iter_rows():
+        if "vanilla" in modes:
+            item = f"{qid}|vanilla"
+            groups[()][item] = answer_prompt(question, [])
+            plan += [(qid, "vanilla", float(s), (), item) for s in params.noise]
+        for share in params.noise:
+            ids = shown[(qid, float(share))]
+            keys = tuple(key_of[d] for d in ids)
+            for mode in ("textual", "parametric", "combined"):
+                if mode not in modes:
+                    continue
+                adapters_of = () if mode == "textual" else keys
+                item = f"{qid}|{mode}|{share}"
+                ctx_docs = _context(text, ids) if mode in ("textual", "combined") else []
+                groups[adapters_of][item] = answer_prompt(question, ctx_docs)
+                plan.append((qid, mode, float(share), adapters_of, item))
+    inj = Injector(base, params, store)
+    got: dict[tuple[tuple[str, ...], str], dict] = {}
+    for adapter_keys, prompts in groups.items():
+        decoding = {"method": "greedy", "max_new_tokens": params.answer_tokens,
+                    "adapters": list(adapter_keys), "merge": "cat"}  # fmt: skip
+        rows = cached_replies(
+            labels, base.model_id, ANSWER_HASH, decoding, prompts,
+            lambda ps, ak=adapter_keys: inj.reply(ps, ak), "prag_answer",
+            params.augment.batch_size, ledger=ledger,
+        )  # fmt: skip
+        got.update({(adapter_keys, item): r for item, r in rows.items()})
+    out = []
+    for qid, mode, share, adapter_keys, item in plan:
+        r = got[(adapter_keys, item)]
+        answer = (r["raw"] or "").strip().split("\n")[0].strip()
+        out.append((qid, mode, share, answer, r["key"]))
+    return pl.DataFrame(out, schema=ANSWERS, orient="row")

@@ -1,0 +1,48 @@
+"""Stage prag_eval (P9 PRAG): every mode's answer at every noise level, scored (EM, F1,
+contains), and the adapters' cosines (same entity vs unrelated) -> data/prag_eval/."""
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from trustir.io.runlog import write_run_record
+from trustir.llm.config import LLMParams
+from trustir.llm.ledger import Ledger
+from trustir.llm.store import LabelStore
+from trustir.prag.analysis import cosine_pairs
+from trustir.prag.infer import answer_all
+from trustir.prag.metrics import score_answers
+from trustir.prag.model import BaseModel
+from trustir.prag.params import PragParams
+from trustir.prag.store import AdapterStore
+from trustir.prag.train import load_states
+from trustir.stage import stage
+from trustir.tables import read_tables, write_tables
+
+if TYPE_CHECKING:
+    from trustir.params import Params
+
+
+@stage("prag_eval", sections=(LLMParams, PragParams))
+def main(params: "Params", root: Path) -> None:
+    pp = params.prag
+    t = read_tables(root / "data/prag_augment", ["questions", "contexts", "docs"])
+    adapters = read_tables(root / "data/prag_train", ["adapters"])["adapters"]
+    store = AdapterStore(Path(pp.adapter_store).expanduser() if pp.adapter_store else None)
+    base = BaseModel(params.llm)
+    ledger = Ledger(run="prag-eval", model=base.model_id)
+    with LabelStore(Path(pp.store).expanduser() if pp.store else None) as st:
+        answers = answer_all(t["questions"], t["contexts"], t["docs"], adapters, pp, base, st,
+                             store, ledger)  # fmt: skip
+    ledger.append()
+    states = {d: s for d, s in zip(adapters["doc_id"], load_states(store, adapters["key"]).values(),
+                                   strict=True)}  # fmt: skip
+    entity = dict(t["docs"].select("doc_id", "entity").iter_rows())
+    scored = score_answers(answers, t["questions"])
+    out = root / "data/prag_eval"
+    write_tables({"answers": scored, "cosines": cosine_pairs(states, entity)}, out)
+    write_run_record(out, ledger.to_metrics(), root)
+    print(f"prag_eval: {scored.height} answers; this run: {ledger.to_metrics()}")
+
+
+if __name__ == "__main__":
+    main()
