@@ -3,7 +3,9 @@
 Several replicas behind one ``openai`` backend (spread, bounded, failover when one dies); the
 endpoint down at start, dying mid-stage, flaky (429/500 with Retry-After), slow beyond the
 timeout: each retried within limits, recorded as error rows, and resumed on the next run with the
-finished labels kept. The servers misbehave through their own ``--faults`` option (real HTTP).
+finished labels kept. The servers misbehave through their own ``--faults`` option (real HTTP):
+in a thread over one loaded tiny model (fast), or as real processes (``Replica``, marked slow:
+each start loads torch) where a process must die.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ import pytest
 
 from trustir.annotate.judges.relevance import GradedRelevance
 from trustir.annotate.run import AnnotationErrors, judge_pairs
+from trustir.llm.backends.hf import HFBackend
 from trustir.llm.backends.openai import OpenAIBackend
 from trustir.llm.base import LLMHTTPError, LLMTimeoutError
+from trustir.llm.server import serving
 from trustir.llm.store import LabelStore
 from trustir.llm.testing import Replica, build_tiny_model
 
@@ -49,14 +53,24 @@ def pairs(n: int, tag: str = "") -> pl.DataFrame:
     )
 
 
+class TerseJudge(GradedRelevance):
+    """The graded judge's options and reading with a one-line raw prompt: a request then costs
+    the tiny model ~10 positions instead of ~170 (the chat template and rater instructions)."""
+
+    name = "terse-relevance"
+
+    def prompt(self, query: str, doc: str, strict: bool = False) -> str:  # type: ignore[override]
+        return f"{query} | {doc} | grade:"
+
+
 def client(urls: list[str] | str, model_dir: Path, **kw: object) -> OpenAIBackend:
-    """Completions scoring, one prompt (4 options) per request."""
+    """Completions scoring of raw prompts, one prompt (its 4 options) per request."""
     opts = {**FAST, **kw}
-    return OpenAIBackend(urls, "tiny", tokenizer=str(model_dir), batch_size=4, **opts)  # type: ignore[arg-type]
+    return OpenAIBackend(urls, "tiny", score_mode="completions", batch_size=4, **opts)  # type: ignore[arg-type]
 
 
 def judge(backend: OpenAIBackend, store: LabelStore, df: pl.DataFrame) -> pl.DataFrame:
-    return judge_pairs(GradedRelevance(), backend, store, df, flush_every=8, show_progress=False)
+    return judge_pairs(TerseJudge(), backend, store, df, flush_every=8, show_progress=False)
 
 
 def statuses(store: LabelStore) -> dict[str, int]:
@@ -70,32 +84,49 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def healthy(model_dir: Path) -> Iterator[list[Replica]]:
-    """Two well-behaved replicas shared by the tests that need no faults."""
-    with Replica(model_dir) as a, Replica(model_dir) as b:
+def tiny(model_dir: Path) -> HFBackend:
+    return HFBackend(str(model_dir), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def healthy(tiny: HFBackend) -> Iterator[list[str]]:
+    """Two well-behaved in-thread replicas shared by the tests that need no faults."""
+    with serving(tiny) as a, serving(tiny) as b:
         yield [a, b]
+
+
+def served(url: str) -> int:
+    """Requests a server has seen (its ``/stats``)."""
+    import requests
+
+    return requests.get(f"{url}/stats", timeout=5).json()["faults"]["requests"]
 
 
 # ---- spreading and bounding ------------------------------------------------------------------
 def test_requests_spread_over_replicas_within_the_per_endpoint_bound(
-    model_dir: Path, healthy: list[Replica], tmp_path: Path
+    model_dir: Path, healthy: list[str], tmp_path: Path
 ) -> None:
-    before = [r.stats()["requests"] for r in healthy]
-    backend = client([r.url for r in healthy], model_dir, concurrency=2)
+    before = [served(u) for u in healthy]
+    backend = client(healthy, model_dir, concurrency=2)
     with LabelStore(tmp_path / "l.sqlite") as store:
         out = judge(backend, store, pairs(24))
-    sent = [r.stats()["requests"] - b for r, b in zip(healthy, before, strict=True)]
+    sent = [served(u) - b for u, b in zip(healthy, before, strict=True)]
     assert out["status"].to_list() == ["ok"] * 24
     assert sum(sent) == 24 and min(sent) >= 6  # one request per pair, both replicas used
     peaks = [e.peak for e in backend.pool.endpoints]
     assert max(peaks) <= 2 and backend.usage.retries == 0  # never above the bound
 
 
-def test_replica_dying_mid_run_fails_over_and_loses_no_label(
-    model_dir: Path, healthy: list[Replica], tmp_path: Path
+@pytest.mark.slow  # three serve-llm processes (each loads torch: ~20 s on the shared cores)
+def test_replica_process_dying_mid_run_fails_over_and_loses_no_label(
+    model_dir: Path, tmp_path: Path
 ) -> None:
-    with Replica(model_dir, faults="exit_after=10") as dying:
-        urls = [dying.url, *(r.url for r in healthy)]
+    with (
+        Replica(model_dir, faults="exit_after=10") as dying,
+        Replica(model_dir) as a,
+        Replica(model_dir) as b,
+    ):
+        urls = [dying.url, a.url, b.url]
         backend = client(urls, model_dir, concurrency=2)
         with LabelStore(tmp_path / "l.sqlite") as store:
             out = judge(backend, store, pairs(60))
@@ -106,10 +137,10 @@ def test_replica_dying_mid_run_fails_over_and_loses_no_label(
 
 
 def test_a_replica_down_at_start_is_skipped(
-    model_dir: Path, healthy: list[Replica], tmp_path: Path
+    model_dir: Path, healthy: list[str], tmp_path: Path
 ) -> None:
     dead = f"http://127.0.0.1:{free_port()}/v1"
-    backend = client([dead, healthy[0].url], model_dir)
+    backend = client([dead, healthy[0]], model_dir)
     with LabelStore(tmp_path / "l.sqlite") as store:
         out = judge(backend, store, pairs(16))
     assert out["status"].to_list() == ["ok"] * 16
@@ -118,7 +149,7 @@ def test_a_replica_down_at_start_is_skipped(
 
 # ---- faults of the only endpoint: error rows now, resumed next run ---------------------------
 def test_endpoint_down_at_start_records_errors_then_resumes(
-    model_dir: Path, tmp_path: Path
+    model_dir: Path, tiny: HFBackend, tmp_path: Path
 ) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/v1"
@@ -130,44 +161,48 @@ def test_endpoint_down_at_start_records_errors_then_resumes(
         assert time.perf_counter() - t0 < 20  # bounded retries, not a hang
         assert statuses(store) == {"error": 12}
         assert "cannot reach" in store.frame()["raw"][0]
-        with Replica(model_dir, port=port) as up:
-            out = judge(client(url, model_dir), store, df)
-            assert up.stats()["requests"] == 12  # exactly the missing ones
+        with serving(tiny, port=port) as up:
+            out = judge(client(up, model_dir), store, df)
+            assert served(up) == 12  # exactly the missing ones
     assert out["status"].to_list() == ["ok"] * 12
 
 
 def test_endpoint_dying_mid_stage_keeps_finished_labels_and_resumes(
-    model_dir: Path, tmp_path: Path
+    model_dir: Path, tiny: HFBackend, tmp_path: Path
 ) -> None:
     df = pairs(40)
+    port = free_port()
     with LabelStore(tmp_path / "l.sqlite") as store:
-        with Replica(model_dir, faults="exit_after=17") as dying:
-            port = dying.port
-            with pytest.raises(AnnotationErrors):
-                judge(client(dying.url, model_dir, max_retries=1), store, df)
+        with (
+            serving(tiny, port=port, faults="exit_after=17") as dying,
+            pytest.raises(AnnotationErrors),
+        ):
+            judge(client(dying, model_dir, max_retries=1), store, df)
         first = statuses(store)
         assert first["ok"] >= 16 and first["ok"] + first["error"] == 40  # every label accounted
         done = set(store.frame().filter(pl.col("status") == "ok")["key"])
-        with Replica(model_dir, port=port) as back:
-            out = judge(client(back.url, model_dir), store, df)
-            assert back.stats()["requests"] == first["error"]  # only the missing ones
+        with serving(tiny, port=port) as back:
+            out = judge(client(back, model_dir), store, df)
+            assert served(back) == first["error"]  # only the missing ones
         kept = store.frame().filter(pl.col("key").is_in(list(done)))
         assert kept["status"].to_list() == ["ok"] * len(done)
     assert out["status"].to_list() == ["ok"] * 40
 
 
 def test_flaky_429_500_are_retried_and_retry_after_is_honoured(
-    model_dir: Path, tmp_path: Path
+    model_dir: Path, tiny: HFBackend, tmp_path: Path
 ) -> None:
-    with Replica(model_dir, faults="fail=0.3,status=429:500,retry_after=0.05,seed=1") as flaky:
-        backend = client(flaky.url, model_dir, max_retries=6)
+    import requests
+
+    with serving(tiny, faults="fail=0.3,status=429:500,retry_after=0.05,seed=1") as flaky:
+        backend = client(flaky, model_dir, max_retries=6)
         with LabelStore(tmp_path / "l.sqlite") as store:
             out = judge(backend, store, pairs(30))
-        stats = flaky.stats()
+        stats = requests.get(f"{flaky}/stats", timeout=5).json()["faults"]
     assert out["status"].to_list() == ["ok"] * 30
     assert stats["failed"] >= 5 and backend.usage.retries == stats["failed"]
-    with Replica(model_dir, faults="fail=1,status=429,retry_after=0.4") as busy:
-        backend = client(busy.url, model_dir, max_retries=2, backoff_s=0.0)
+    with serving(tiny, faults="fail=1,status=429,retry_after=0.4") as busy:
+        backend = client(busy, model_dir, max_retries=2, backoff_s=0.0)
         t0 = time.perf_counter()
         with pytest.raises(LLMHTTPError, match="HTTP 429.*gave up after 3 tries"):
             backend.score(["q"], ["0", "1"])
@@ -176,12 +211,12 @@ def test_flaky_429_500_are_retried_and_retry_after_is_honoured(
 
 
 def test_slow_endpoint_times_out_within_limits_then_resumes(
-    model_dir: Path, tmp_path: Path
+    model_dir: Path, tiny: HFBackend, tmp_path: Path
 ) -> None:
     df = pairs(6)
     with LabelStore(tmp_path / "l.sqlite") as store:
-        with Replica(model_dir, faults="delay=3") as slow:
-            backend = client(slow.url, model_dir, timeout_s=0.5, max_retries=1, concurrency=6)
+        with serving(tiny, faults="delay=3") as slow:
+            backend = client(slow, model_dir, timeout_s=0.5, max_retries=1, concurrency=6)
             t0 = time.perf_counter()
             with pytest.raises(AnnotationErrors, match="6 of 6"):
                 judge(backend, store, df)
@@ -189,6 +224,6 @@ def test_slow_endpoint_times_out_within_limits_then_resumes(
             with pytest.raises(LLMTimeoutError, match="no answer within 0.5 s"):
                 backend.score(["q"], ["0"])
         assert statuses(store) == {"error": 6}
-        with Replica(model_dir) as fast:
-            out = judge(client(fast.url, model_dir), store, df)
+        with serving(tiny) as fast:
+            out = judge(client(fast, model_dir), store, df)
     assert out["status"].to_list() == ["ok"] * 6

@@ -369,6 +369,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, fn(body))
         except (json.JSONDecodeError, BadRequest) as exc:
             self._error(400, str(exc), "invalid_request_error")
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (its timeout)
+            log.info("serve-llm: the client of %s left before the answer", self.path)
+            self.close_connection = True
         except Exception as exc:  # a bug must not kill the server: answer 500 and log it
             log.exception("serve-llm: %s failed", self.path)
             self._error(500, f"{type(exc).__name__}: {exc}", "server_error")
