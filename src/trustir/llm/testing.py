@@ -60,7 +60,8 @@ class Replica:
     """One ``trustir serve-llm`` process on loopback (a real server, in its own process).
 
     ``url`` is its base URL; ``stats()`` its fault counters; ``kill()`` sends SIGKILL;
-    ``rss_mb()`` its resident memory. Use as a context manager (stops on exit).
+    ``rss_mb()`` its resident memory; ``log_path`` receives its log (stderr). Use as a context
+    manager (stops on exit).
     """
 
     def __init__(
@@ -70,6 +71,7 @@ class Replica:
         token: str | None = None,
         port: int = 0,
         start_timeout_s: float = 120.0,
+        log_path: str | Path | None = None,
     ) -> None:
         import os
         import subprocess
@@ -77,6 +79,9 @@ class Replica:
         import time
 
         env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "OMP_NUM_THREADS": "1"}
+        # serve-llm runs a thread per connection: cap glibc's per-thread malloc arenas, so
+        # that the RSS the load test measures is the server's, not the allocator's spread
+        env.setdefault("MALLOC_ARENA_MAX", "2")
         env.pop("TRUSTIR_SERVE_LLM_TOKEN", None)
         if token is not None:
             env["TRUSTIR_SERVE_LLM_TOKEN"] = token
@@ -84,8 +89,13 @@ class Replica:
         cmd += ["--device", "cpu", "--port", str(port)]
         if faults:
             cmd += ["--faults", faults]
+        self._log = open(log_path, "w") if log_path else None  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+            cmd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=self._log or subprocess.DEVNULL,
+            text=True,
         )
         deadline = time.monotonic() + start_timeout_s
         line = ""
@@ -125,6 +135,8 @@ class Replica:
                 self.kill()
         if self.proc.stdout:
             self.proc.stdout.close()
+        if self._log:
+            self._log.close()
 
     def __enter__(self) -> Replica:
         return self
