@@ -227,3 +227,18 @@ def test_slow_endpoint_times_out_within_limits_then_resumes(
         with serving(tiny) as fast:
             out = judge(client(fast, model_dir), store, df)
     assert out["status"].to_list() == ["ok"] * 6
+
+
+# ---- the default judge's path over HTTP ------------------------------------------------------
+def test_continuation_logprobs_over_http_equal_the_local_model(
+    model_dir: Path, tiny: HFBackend, healthy: list[str]
+) -> None:
+    import numpy as np
+
+    prompts = ["Passage: The Elbe is 1094 km long.\nQuestion:", "Passage: Bread.\nQuestion:"]
+    conts = [" how long is the elbe", " what is sourdough bread made of"]
+    remote = client(healthy, model_dir).continuation_logprobs(prompts, conts, chat=False)
+    local = tiny.continuation_logprobs(prompts, conts, chat=False)
+    for r, lo in zip(remote, local, strict=True):
+        assert r.shape == lo.shape and r.size >= 4  # one log-prob per query token
+        np.testing.assert_allclose(r, lo, atol=1e-4)

@@ -431,6 +431,10 @@ class OpenAIBackend(LLMBackend):
 
     def _option_logprob(self, lp: dict[str, Any] | None, start: int, length: int) -> float:
         """Sum of the echoed tokens covering characters [start, start + length)."""
+        return float(sum(self._span_logprobs(lp, start, length)))
+
+    def _span_logprobs(self, lp: dict[str, Any] | None, start: int, length: int) -> list[float]:
+        """The echoed tokens' log-probs covering characters [start, start + length)."""
         if not lp or "token_logprobs" not in lp:
             raise LLMError(f"{self.base_url}: no echo logprobs (does it support echo?)")
         tokens, lps = lp.get("tokens") or [], lp["token_logprobs"]
@@ -441,7 +445,7 @@ class OpenAIBackend(LLMBackend):
                 offsets.append(pos)
                 pos += len(t)
         end = start + length
-        total, hit = 0.0, False
+        span: list[float] = []
         for k, off in enumerate(offsets):
             if off >= end:  # the option is over (the one generated token lies past it)
                 break
@@ -449,11 +453,57 @@ class OpenAIBackend(LLMBackend):
             if nxt > start:  # the token overlaps the option
                 if lps[k] is None:
                     raise LLMError(f"{self.base_url}: the option has no log-probability")
-                total += lps[k]
-                hit = True
-        if not hit:
+                span.append(float(lps[k]))
+        if not span:
             raise LLMError(f"{self.base_url}: the option's tokens were not echoed back")
-        return total
+        return span
+
+    def continuation_logprobs(
+        self, prompts: Sequence[Prompt], continuations: Sequence[str], chat: bool = True
+    ) -> list[np.ndarray]:
+        """Teacher-forced log-probs ``[n_tokens]`` of each continuation after its prompt (the
+        query-likelihood judge's path), from ``/completions`` with echo + logprobs: the echoed
+        tokens that cover the continuation's characters. ``chat`` renders the prompt with the
+        local ``tokenizer``'s chat template; otherwise a string prompt is sent as is."""
+        if len(prompts) != len(continuations):
+            raise ValueError(f"{len(prompts)} prompts for {len(continuations)} continuations")
+        if chat:
+            heads = [self.render_text(p) for p in prompts]
+        elif all(isinstance(p, str) for p in prompts):
+            heads = [str(p) for p in prompts]
+        else:
+            raise ValueError("a plain (chat=False) continuation prompt must be a string")
+        t0 = time.perf_counter()
+        idx = list(range(len(heads)))
+        chunks = [idx[k : k + self.batch_size] for k in range(0, len(idx), self.batch_size)]
+
+        def run(chunk: list[int]) -> list[np.ndarray]:
+            body = {
+                "model": self.model,
+                "prompt": [heads[i] + continuations[i] for i in chunk],
+                "max_tokens": 1,
+                "temperature": 0,
+                "echo": True,
+                "logprobs": 1,
+            }
+            res = self.post("/completions", body)
+            self._count(res)
+            choices = sorted(res.get("choices", []), key=lambda c: c.get("index", 0))
+            if len(choices) != len(chunk):
+                raise LLMError(f"{self.base_url}: {len(choices)} choices for {len(chunk)} prompts")
+            return [
+                np.array(  # [n_tokens]
+                    self._span_logprobs(c.get("logprobs"), len(heads[i]), len(continuations[i]))
+                )
+                for c, i in zip(choices, chunk, strict=True)
+            ]
+
+        out: list[np.ndarray] = [np.zeros(0)] * len(heads)
+        for chunk, got in zip(chunks, self._map(run, chunks), strict=True):
+            for i, lp in zip(chunk, got, strict=True):
+                out[i] = lp
+        self.usage.add(calls=len(heads), seconds=time.perf_counter() - t0)
+        return out
 
     def _score_chat(self, prompts: list[Prompt], opts: list[str]) -> np.ndarray:
         def run(prompt: Prompt) -> list[float]:
