@@ -11,7 +11,7 @@ from typing import Any, Literal
 import polars as pl
 
 from trustir.annotate.base import Judge, Verdict
-from trustir.llm.base import LLMBackend, LLMError
+from trustir.llm.base import LLMBackend, LLMError, LLMPartialScores
 from trustir.llm.ledger import Ledger
 from trustir.llm.store import LabelStore, compute_missing, label_key, now_utc
 
@@ -32,8 +32,23 @@ def pair_key(judge: Judge, backend: LLMBackend, mode: Mode, query: str, doc: str
     return label_key(backend.model_id, judge.prompt_hash, decoding, {"query": query, "doc": doc})
 
 
-def _score_batch(judge: Judge, backend: LLMBackend, batch: Sequence[dict]) -> list[Verdict]:
-    return judge.score_batch(backend, batch)
+def _score_batch(
+    judge: Judge, backend: LLMBackend, batch: Sequence[dict]
+) -> tuple[list[Verdict], int]:
+    """The batch's verdicts and how many items failed in the backend. When some prompts failed
+    for good (:class:`LLMPartialScores`, an option judge), only those become error rows."""
+    try:
+        return judge.score_batch(backend, batch), 0
+    except LLMPartialScores as exc:
+        if type(judge).score_batch is not Judge.score_batch:  # its own path: all or nothing
+            raise
+        verdicts = [
+            Verdict(None, None, f"error: {exc.failed[i]}", "error")
+            if i in exc.failed
+            else judge.from_logprobs(row)
+            for i, row in enumerate(exc.scores)
+        ]
+        return verdicts, len(exc.failed)
 
 
 def _generate_one(
@@ -94,8 +109,9 @@ def judge_pairs(
         nonlocal errors, unscored
         t0 = time.perf_counter()
         try:
+            failed = 0
             if mode == "score":
-                verdicts = _score_batch(judge, backend, [it for _, it in batch])
+                verdicts, failed = _score_batch(judge, backend, [it for _, it in batch])
                 out_tokens = [0] * len(batch)
             else:
                 done = [_generate_one(judge, backend, it, max_new_tokens) for _, it in batch]
@@ -105,7 +121,8 @@ def judge_pairs(
             verdicts = [Verdict(None, None, f"error: {exc}", "error") for _ in batch]
             out_tokens = [None] * len(batch)
         else:
-            unscored += sum(v.status == "error" for v in verdicts)
+            errors += failed
+            unscored += sum(v.status == "error" for v in verdicts) - failed
         per_item_ms = (time.perf_counter() - t0) * 1000 / max(len(batch), 1)
         bar.update(len(batch))
         return [

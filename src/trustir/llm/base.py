@@ -37,6 +37,19 @@ class LLMTimeoutError(LLMError):
     """The endpoint did not answer within ``timeout_s`` (on every try)."""
 
 
+class LLMPartialScores(LLMError):
+    """Some prompts of one ``score`` call failed for good, the others were scored.
+
+    ``scores`` is ``[n_prompts, n_options]`` with NaN rows for the failed prompts; ``failed``
+    maps each failed prompt's index to its error message (so each becomes its own error row).
+    """
+
+    def __init__(self, message: str, scores: np.ndarray, failed: dict[int, str]) -> None:
+        super().__init__(message)
+        self.scores = scores
+        self.failed = failed
+
+
 class LLMHTTPError(LLMError):
     """The endpoint answered with an HTTP error status."""
 

@@ -43,12 +43,19 @@ class LLMParams(Section):
     seed: int = 0
     #: hf: reuse the KV cache of the token prefix shared by a batch (off = plain padded batches).
     prefix_cache: bool = True
-    #: openai: e.g. "http://127.0.0.1:8000/v1" (as the OpenAI SDK's base_url, with /v1).
-    base_url: str | None = None
+    #: openai: e.g. "http://127.0.0.1:8000/v1" (as the OpenAI SDK's base_url, with /v1), or a
+    #: list of replicas serving the same model (requests spread over them, with failover).
+    base_url: str | tuple[str, ...] | None = None
     #: openai: the NAME of the environment variable holding the API key (null = no key).
     api_key_env: str | None = None
-    #: openai: requests in flight at once.
+    #: openai: requests in flight at once per endpoint (so len(base_url) x this in all).
     concurrency: int = Field(4, gt=0)
+    #: openai: seconds an endpoint that refused a connection or timed out is skipped (doubles
+    #: on each further failure, capped at 30 s); the other replicas take its requests.
+    cooldown_s: float = Field(2.0, ge=0)
+    #: openai: send the API key over plain http:// to a non-loopback host (default: refused,
+    #: the key would cross the network in clear text).
+    allow_plain_http_key: bool = False
     #: openai: seconds to wait for an answer (per try).
     timeout_s: float = Field(60.0, gt=0)
     #: openai: extra tries after a timeout, 429 or 5xx (never after another 4xx).

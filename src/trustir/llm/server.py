@@ -6,14 +6,23 @@ max_tokens, logprobs, top_logprobs, seed, and trustir's ``seeds`` extension: one
 issue 14), with log-probabilities in OpenAI's formats, so several workers can share one loaded
 model and the ``openai`` backend can be tested against a real server. One lock
 serialises model calls; the threaded HTTP layer only parses and formats.
+
+Issue 19: bound beyond loopback it warns; with ``$TRUSTIR_SERVE_LLM_TOKEN`` (or the variable
+``--token-env`` names) set, every request but ``/health`` needs ``Authorization: Bearer <it>``
+(401 otherwise). ``--faults`` (:mod:`trustir.llm.faults`) makes it fail, stall or die on purpose,
+and ``GET /stats`` tells what it did.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hmac
 import json
 import logging
 import math
+import os
+import socket
 import sys
 import threading
 import time
@@ -23,11 +32,15 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from trustir.llm.backends._key_policy import is_loopback
 from trustir.llm.base import to_messages
+from trustir.llm.faults import ENV as FAULTS_ENV
+from trustir.llm.faults import FaultInjector, FaultSpec
 
 log = logging.getLogger(__name__)
 
 MAX_TOP_LOGPROBS = 20
+TOKEN_ENV = "TRUSTIR_SERVE_LLM_TOKEN"
 
 
 class BadRequest(ValueError):
@@ -264,6 +277,9 @@ class LLMService:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive; every reply carries Content-Length
     service: LLMService  # set on the subclass made by make_server
+    token: str | None = None  # the bearer token every request but /health must carry
+    faults: FaultInjector | None = None
+    die: Any = None  # what "exit_after" calls (the process exits; in a thread: the server stops)
 
     def log_message(self, fmt: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), fmt % args)
@@ -279,9 +295,54 @@ class _Handler(BaseHTTPRequestHandler):
     def _error(self, status: int, message: str, kind: str) -> None:
         self._send(status, {"error": {"message": message, "type": kind, "code": status}})
 
+    def _authorised(self) -> bool:
+        """No token configured, or the request carries it (401 sent otherwise)."""
+        if self.token is None:
+            return True
+        given = self.headers.get("Authorization") or ""
+        if hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
+            return True
+        self._error(401, "missing or wrong bearer token", "authentication_error")
+        return False
+
+    def _inject(self) -> bool:
+        """Apply this request's drawn fault; True when the request is answered (or dropped)."""
+        if self.faults is None:
+            return False
+        fault = self.faults.draw()
+        if fault.delay:
+            time.sleep(fault.delay)
+        if fault.exit:
+            self.die()
+            self.close_connection = True
+            with contextlib.suppress(OSError):  # reset the connection, as a killed process would
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return True
+        if fault.status is not None:
+            self.send_response(fault.status)
+            if fault.retry_after is not None:
+                self.send_header("Retry-After", f"{fault.retry_after:g}")
+            data = json.dumps(
+                {"error": {"message": f"injected fault {fault.status}", "code": fault.status}}
+            ).encode()
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return True
+        return False
+
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         path = self.path.rstrip("/")
-        if path in ("/v1/models", "/models"):
+        if path in ("/health", "/v1/health"):
+            self._send(200, {"status": "ok"})
+            return
+        if not self._authorised():
+            return
+        if path in ("/stats", "/v1/stats"):
+            counts = dict(self.faults.counts) if self.faults else {}
+            self._send(200, {"faults": counts})
+        elif path in ("/v1/models", "/models"):
             self._send(200, self.service.models())
         elif path in ("/health", "/v1/health"):
             self._send(200, {"status": "ok"})
@@ -291,6 +352,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if not self._authorised() or self._inject():
+            return
         routes = {
             "/v1/completions": self.service.completions,
             "/v1/chat/completions": self.service.chat,
@@ -306,16 +369,49 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, fn(body))
         except (json.JSONDecodeError, BadRequest) as exc:
             self._error(400, str(exc), "invalid_request_error")
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (its timeout)
+            log.info("serve-llm: the client of %s left before the answer", self.path)
+            self.close_connection = True
         except Exception as exc:  # a bug must not kill the server: answer 500 and log it
             log.exception("serve-llm: %s failed", self.path)
             self._error(500, f"{type(exc).__name__}: {exc}", "server_error")
 
 
-def make_server(backend: Any, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
-    """A threaded HTTP server bound to (host, port) (0 = any free port) over ``backend``."""
-    handler = type("Handler", (_Handler,), {"service": LLMService(backend)})
+def make_server(
+    backend: Any,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    token: str | None = None,
+    faults: FaultSpec | str | None = None,
+    die: Any = None,
+) -> ThreadingHTTPServer:
+    """A threaded HTTP server bound to (host, port) (0 = any free port) over ``backend``.
+
+    ``token``: the bearer token requests must carry (None = open); ``faults``: a
+    :class:`FaultSpec` or its spec string; ``die``: what ``exit_after`` calls (default: stop
+    this server, closing its socket; ``main`` exits the process instead).
+    """
+    spec = FaultSpec.parse(faults) if isinstance(faults, str | None) else faults
+    if not is_loopback(host):
+        log.warning(
+            "serve-llm is bound to %s: reachable from other machines%s",
+            host,
+            "" if token else f"; anyone can use the model (set ${TOKEN_ENV} to require a token)",
+        )
+    attrs: dict[str, Any] = {
+        "service": LLMService(backend),
+        "token": token or None,
+        "faults": FaultInjector(spec),  # counts requests even when it injects nothing
+    }
+    handler = type("Handler", (_Handler,), attrs)
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
+
+    def stop() -> None:  # from a handler thread: close the socket now, stop the loop later
+        server.socket.close()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    handler.die = staticmethod(die or stop)
     return server
 
 
@@ -325,9 +421,15 @@ def base_url(server: ThreadingHTTPServer) -> str:
 
 
 @contextmanager
-def serving(backend: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+def serving(
+    backend: Any,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    token: str | None = None,
+    faults: FaultSpec | str | None = None,
+) -> Iterator[str]:
     """Serve ``backend`` in a background thread; yields its base URL (``http://h:p/v1``)."""
-    server = make_server(backend, host, port)
+    server = make_server(backend, host, port, token=token, faults=faults)
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="serve-llm", daemon=True
     )
@@ -356,13 +458,32 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--token-env",
+        default=TOKEN_ENV,
+        help="the env var whose value (if set) every request must carry as a Bearer token",
+    )
+    p.add_argument(
+        "--faults",
+        default=os.environ.get(FAULTS_ENV),
+        help="fault injection for tests, e.g. fail=0.1,status=429:500,retry_after=0.2,"
+        f"delay=2,exit_after=50 (default ${FAULTS_ENV}; see trustir.llm.faults)",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    spec = FaultSpec.parse(args.faults)  # a bad spec fails before the model loads
     backend = HFBackend(
         args.model, revision=args.revision, device=args.device, dtype=args.dtype, seed=args.seed
     )
-    server = make_server(backend, args.host, args.port)
-    print(f"serving {backend.model_id} at {base_url(server)} (Ctrl-C stops)", flush=True)
+    token = os.environ.get(args.token_env) or None
+
+    def die() -> None:
+        log.warning("serve-llm: exit_after reached, exiting (fault injection)")
+        os._exit(3)
+
+    server = make_server(backend, args.host, args.port, token=token, faults=spec, die=die)
+    auth = "a bearer token required" if token else "no token"
+    print(f"serving {backend.model_id} at {base_url(server)} ({auth}; Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -9,6 +9,11 @@ Scoring: ``completions`` mode sends prompt + option to ``/completions`` with ``e
 ``logprobs`` and sums the option's tokens (exact, multi-token options); the chat template is
 rendered here with a local ``tokenizer``. ``chat`` mode asks ``/chat/completions`` for one token
 with ``top_logprobs`` and reads each option's first token there (-inf when absent).
+
+Issues 18/19: ``base_url`` may list several replicas (:mod:`._endpoints`: ``concurrency``
+requests in flight per endpoint, least-loaded choice, failover away from a dead one); a prompt
+that fails for good does not sink its neighbours (:class:`LLMPartialScores`); a key is never sent
+over plain HTTP beyond loopback (:mod:`._key_policy`).
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from typing import Any
 import numpy as np
 import requests
 
+from trustir.llm.backends._endpoints import Endpoint, EndpointPool
+from trustir.llm.backends._key_policy import check_key_transport
 from trustir.llm.base import (
     BACKENDS,
     Generation,
@@ -33,6 +40,7 @@ from trustir.llm.base import (
     LLMConnectionError,
     LLMError,
     LLMHTTPError,
+    LLMPartialScores,
     LLMTimeoutError,
     Prompt,
     Usage,
@@ -78,11 +86,12 @@ def _logprob(value: Any) -> float:
 
 @BACKENDS.register("openai")
 class OpenAIBackend(LLMBackend):
-    """A client of an OpenAI-compatible HTTP API (``base_url`` like ``http://host:port/v1``)."""
+    """A client of an OpenAI-compatible HTTP API (``base_url`` like ``http://host:port/v1``, or a
+    list of replicas serving the same model)."""
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | Sequence[str],
         model: str,
         api_key_env: str | None = None,
         revision: str | None = None,
@@ -95,10 +104,16 @@ class OpenAIBackend(LLMBackend):
         top_logprobs: int = 20,
         batch_size: int = 16,
         seed: int = 0,
+        cooldown_s: float = 2.0,
+        allow_plain_http_key: bool = False,
     ) -> None:
-        if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
-        self.base_url = base_url.rstrip("/")
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"base_url must start with http:// or https://, got {url!r}")
+        self.base_urls = [u.rstrip("/") for u in urls]
+        self.base_url = self.base_urls[0] if len(urls) == 1 else ", ".join(self.base_urls)
+        self.pool = EndpointPool(self.base_urls, per_endpoint=concurrency, cooldown_s=cooldown_s)
         self.model = model
         self.model_id = f"{model}@{revision}" if revision else model
         self.api_key_env = api_key_env
@@ -113,6 +128,7 @@ class OpenAIBackend(LLMBackend):
                     "it must hold the API key"
                 )
             self._key = _Secret(value)
+        check_key_transport(self.base_urls, self._key is not None, allow_plain_http_key)
         self.concurrency = concurrency
         self.timeout_s = timeout_s
         self.max_retries = max_retries
@@ -132,6 +148,7 @@ class OpenAIBackend(LLMBackend):
         self.usage = Usage()
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
+        self._executor: ThreadPoolExecutor | None = None  # one pool for the backend's lifetime
         self._rng = random.Random()
         self._warned_multi = False
         self._seeds_ok = True  # the server takes trustir's per-choice ``seeds`` (until refused)
@@ -152,6 +169,8 @@ class OpenAIBackend(LLMBackend):
             top_logprobs=params.top_logprobs,
             batch_size=params.batch_size,
             seed=params.seed,
+            cooldown_s=params.cooldown_s,
+            allow_plain_http_key=params.allow_plain_http_key,
         )
 
     def __repr__(self) -> str:
@@ -164,11 +183,14 @@ class OpenAIBackend(LLMBackend):
         return {
             "backend": "openai",
             "model_id": self.model_id,
-            "base_url": self.base_url,
+            "base_url": self.base_urls[0] if len(self.base_urls) == 1 else self.base_urls,
             "api_key_env": self.api_key_env,
         }
 
     def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
         for s in self._sessions:
             s.close()
         self._sessions.clear()
@@ -202,59 +224,85 @@ class OpenAIBackend(LLMBackend):
         return delay
 
     def post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """POST JSON to ``base_url + path``, retrying transient failures; the parsed answer."""
-        url = f"{self.base_url}{path}"
+        """POST JSON to ``path`` on one of the endpoints, retrying transient failures (on another
+        endpoint when one is up, at once; else after a jittered back-off); the parsed answer."""
         last: LLMError | None = None
         retry_after: float | None = None
         tries = self.max_retries + 1
+        prev: Endpoint | None = None
         for attempt in range(tries):
             if attempt:
                 self.usage.add(retries=1)
-                delay = self._backoff(attempt, retry_after)
+                assert prev is not None
+                failover = self.pool.any_other_up(prev)
+                delay = 0.0 if failover else self._backoff(attempt, retry_after)
                 log.warning(
-                    "retrying %s in %.2fs (try %d/%d): %s", url, delay, attempt + 1, tries, last
+                    "retrying %s in %.2fs (try %d/%d)%s: %s",
+                    path,
+                    delay,
+                    attempt + 1,
+                    tries,
+                    " on another endpoint" if failover else "",
+                    last,
                 )
                 time.sleep(delay)
-            retry_after = None
-            try:
-                r = self._session().post(
-                    url,
-                    json=payload,
-                    headers=self._headers(),
-                    timeout=(min(self.timeout_s, 10.0), self.timeout_s),
-                )
-            except requests.Timeout:
-                last = LLMTimeoutError(f"{url} gave no answer within {self.timeout_s:g} s")
-                continue
-            except requests.ConnectionError as exc:
-                last = LLMConnectionError(
-                    f"cannot reach the OpenAI-compatible endpoint at {self.base_url} "
-                    f"({self._redact(_reason(exc))}); is the server running (trustir serve-llm)?"
-                )
-                continue
-            except requests.RequestException as exc:
-                raise LLMError(f"{url}: {self._redact(type(exc).__name__)}") from None
-            if 200 <= r.status_code < 300:
-                try:
-                    return r.json()
-                except ValueError:
-                    raise LLMError(f"{url} answered {r.status_code} with invalid JSON") from None
-            detail = self._redact(self._error_detail(r))
-            err = LLMHTTPError(f"{url} answered HTTP {r.status_code}: {detail}", r.status_code)
-            if r.status_code in RETRY_STATUS or r.status_code >= 500:
-                last = err
-                try:
-                    retry_after = float(r.headers.get("Retry-After", ""))
-                except ValueError:
-                    retry_after = None
-                continue
-            raise err
+            with self.pool.lease(avoid=prev) as ep:
+                prev = ep
+                result, last, retry_after = self._post_once(ep, path, payload)
+            if last is None:
+                return result
         assert last is not None
         status = getattr(last, "status", None)
         msg = f"{last} (gave up after {tries} tries)"
         if isinstance(last, LLMHTTPError):
             raise LLMHTTPError(msg, status or 0)  # last is an LLMHTTPError: status is set
         raise type(last)(msg)
+
+    def _post_once(
+        self, ep: Endpoint, path: str, payload: dict[str, Any]
+    ) -> tuple[dict[str, Any], LLMError | None, float | None]:
+        """One try at one endpoint: (answer, None, None), or ({}, a retryable error, its
+        Retry-After); a non-retryable failure raises."""
+        url = f"{ep.url}{path}"
+        try:
+            r = self._session().post(
+                url,
+                json=payload,
+                headers=self._headers(),
+                timeout=(min(self.timeout_s, 10.0), self.timeout_s),
+            )
+        except requests.Timeout:
+            self.pool.down(ep)
+            return {}, LLMTimeoutError(f"{url} gave no answer within {self.timeout_s:g} s"), None
+        except requests.ConnectionError as exc:
+            self.pool.down(ep)
+            return (
+                {},
+                LLMConnectionError(
+                    f"cannot reach the OpenAI-compatible endpoint at {ep.url} "
+                    f"({self._redact(_reason(exc))}); is the server running (trustir serve-llm)?"
+                ),
+                None,
+            )
+        except requests.RequestException as exc:
+            raise LLMError(f"{url}: {self._redact(type(exc).__name__)}") from None
+        self.pool.ok(ep)
+        if 200 <= r.status_code < 300:
+            try:
+                return r.json(), None, None
+            except ValueError:
+                raise LLMError(f"{url} answered {r.status_code} with invalid JSON") from None
+        detail = self._redact(self._error_detail(r))
+        err = LLMHTTPError(f"{url} answered HTTP {r.status_code}: {detail}", r.status_code)
+        if r.status_code in RETRY_STATUS or r.status_code >= 500:
+            try:
+                retry_after = float(r.headers.get("Retry-After", ""))
+            except ValueError:
+                retry_after = None
+            if retry_after is not None:
+                self.pool.hold_off(ep, retry_after)
+            return {}, err, retry_after
+        raise err
 
     @staticmethod
     def _error_detail(r: requests.Response) -> str:
@@ -267,10 +315,44 @@ class OpenAIBackend(LLMBackend):
             return (r.text or r.reason or "")[:300]
 
     def _map(self, fn: Any, jobs: list[Any]) -> list[Any]:
-        if len(jobs) <= 1 or self.concurrency <= 1:
-            return [fn(j) for j in jobs]
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(jobs))) as pool:
-            return list(pool.map(fn, jobs))
+        """``fn`` over ``jobs`` (at most ``pool.capacity`` at once); the first failure raises."""
+        out = self._map_settled(fn, jobs)
+        for r in out:
+            if isinstance(r, LLMError):
+                raise r
+        return out
+
+    def _map_settled(self, fn: Any, jobs: list[Any]) -> list[Any]:
+        """``fn`` over ``jobs``; a job that failed for good gives its LLMError in its place (every
+        other job still runs), anything else (a bug) raises."""
+
+        def settled(job: Any) -> Any:
+            try:
+                return fn(job)
+            except LLMError as exc:
+                return exc
+
+        if len(jobs) <= 1 or self.pool.capacity <= 1:
+            return [settled(j) for j in jobs]
+        if self._executor is None:  # persistent: per-thread sessions stay bounded
+            self._executor = ThreadPoolExecutor(self.pool.capacity, thread_name_prefix="openai")
+        return list(self._executor.map(settled, jobs))
+
+    @staticmethod
+    def _settle_scores(out: np.ndarray, failed: dict[int, LLMError]) -> np.ndarray:
+        """``out`` if every prompt was scored; the error itself if all failed; else NaN rows
+        for the failed ones, raised as :class:`LLMPartialScores`."""
+        if not failed:
+            return out
+        first = failed[min(failed)]
+        if len(failed) == len(out):
+            raise first
+        out[sorted(failed)] = np.nan
+        raise LLMPartialScores(
+            f"{len(failed)} of {len(out)} prompts failed (first: {first})",
+            out,
+            {i: str(e) for i, e in failed.items()},
+        )
 
     # ---- prompts --------------------------------------------------------------------------
     def render_text(self, prompt: Prompt) -> str:
@@ -338,13 +420,21 @@ class OpenAIBackend(LLMBackend):
             ]
 
         out = np.zeros((len(prompts), len(opts)), dtype=np.float64)  # [n_prompts, n_options]
-        for chunk, vals in zip(chunks, self._map(run, chunks), strict=True):
+        failed: dict[int, LLMError] = {}
+        for chunk, vals in zip(chunks, self._map_settled(run, chunks), strict=True):
+            if isinstance(vals, LLMError):
+                failed.update({i: vals for i, _ in chunk})
+                continue
             for (i, j), v in zip(chunk, vals, strict=True):
                 out[i, j] = v
-        return out
+        return self._settle_scores(out, failed)
 
     def _option_logprob(self, lp: dict[str, Any] | None, start: int, length: int) -> float:
         """Sum of the echoed tokens covering characters [start, start + length)."""
+        return float(sum(self._span_logprobs(lp, start, length)))
+
+    def _span_logprobs(self, lp: dict[str, Any] | None, start: int, length: int) -> list[float]:
+        """The echoed tokens' log-probs covering characters [start, start + length)."""
         if not lp or "token_logprobs" not in lp:
             raise LLMError(f"{self.base_url}: no echo logprobs (does it support echo?)")
         tokens, lps = lp.get("tokens") or [], lp["token_logprobs"]
@@ -355,7 +445,7 @@ class OpenAIBackend(LLMBackend):
                 offsets.append(pos)
                 pos += len(t)
         end = start + length
-        total, hit = 0.0, False
+        span: list[float] = []
         for k, off in enumerate(offsets):
             if off >= end:  # the option is over (the one generated token lies past it)
                 break
@@ -363,11 +453,57 @@ class OpenAIBackend(LLMBackend):
             if nxt > start:  # the token overlaps the option
                 if lps[k] is None:
                     raise LLMError(f"{self.base_url}: the option has no log-probability")
-                total += lps[k]
-                hit = True
-        if not hit:
+                span.append(float(lps[k]))
+        if not span:
             raise LLMError(f"{self.base_url}: the option's tokens were not echoed back")
-        return total
+        return span
+
+    def continuation_logprobs(
+        self, prompts: Sequence[Prompt], continuations: Sequence[str], chat: bool = True
+    ) -> list[np.ndarray]:
+        """Teacher-forced log-probs ``[n_tokens]`` of each continuation after its prompt (the
+        query-likelihood judge's path), from ``/completions`` with echo + logprobs: the echoed
+        tokens that cover the continuation's characters. ``chat`` renders the prompt with the
+        local ``tokenizer``'s chat template; otherwise a string prompt is sent as is."""
+        if len(prompts) != len(continuations):
+            raise ValueError(f"{len(prompts)} prompts for {len(continuations)} continuations")
+        if chat:
+            heads = [self.render_text(p) for p in prompts]
+        elif all(isinstance(p, str) for p in prompts):
+            heads = [str(p) for p in prompts]
+        else:
+            raise ValueError("a plain (chat=False) continuation prompt must be a string")
+        t0 = time.perf_counter()
+        idx = list(range(len(heads)))
+        chunks = [idx[k : k + self.batch_size] for k in range(0, len(idx), self.batch_size)]
+
+        def run(chunk: list[int]) -> list[np.ndarray]:
+            body = {
+                "model": self.model,
+                "prompt": [heads[i] + continuations[i] for i in chunk],
+                "max_tokens": 1,
+                "temperature": 0,
+                "echo": True,
+                "logprobs": 1,
+            }
+            res = self.post("/completions", body)
+            self._count(res)
+            choices = sorted(res.get("choices", []), key=lambda c: c.get("index", 0))
+            if len(choices) != len(chunk):
+                raise LLMError(f"{self.base_url}: {len(choices)} choices for {len(chunk)} prompts")
+            return [
+                np.array(  # [n_tokens]
+                    self._span_logprobs(c.get("logprobs"), len(heads[i]), len(continuations[i]))
+                )
+                for c, i in zip(choices, chunk, strict=True)
+            ]
+
+        out: list[np.ndarray] = [np.zeros(0)] * len(heads)
+        for chunk, got in zip(chunks, self._map(run, chunks), strict=True):
+            for i, lp in zip(chunk, got, strict=True):
+                out[i] = lp
+        self.usage.add(calls=len(heads), seconds=time.perf_counter() - t0)
+        return out
 
     def _score_chat(self, prompts: list[Prompt], opts: list[str]) -> np.ndarray:
         def run(prompt: Prompt) -> list[float]:
@@ -389,7 +525,13 @@ class OpenAIBackend(LLMBackend):
                 raise LLMError(f"{self.base_url}: no chat logprobs in the answer") from None
             return [self._first_token_logprob(alts, o) for o in opts]
 
-        return np.array(self._map(run, prompts), dtype=np.float64).reshape(len(prompts), len(opts))
+        rows = self._map_settled(run, prompts)
+        failed = {i: r for i, r in enumerate(rows) if isinstance(r, LLMError)}
+        out = np.array(  # [n_prompts, n_options]
+            [[np.nan] * len(opts) if i in failed else r for i, r in enumerate(rows)],
+            dtype=np.float64,
+        ).reshape(len(prompts), len(opts))
+        return self._settle_scores(out, failed)
 
     def _first_token_logprob(self, alts: dict[str, float], option: str) -> float:
         """The option's log-prob among a step's alternatives: exact token, else its longest
