@@ -66,6 +66,27 @@ def test_completions_scores_equal_direct_hf_scores(tiny: HFBackend, served: str)
     assert client.usage.calls == 2 and client.usage.tokens_in > 0
 
 
+def test_continuation_logprobs_equal_direct_hf(tiny: HFBackend, served: str) -> None:
+    """The query-likelihood path over HTTP: echoed per-token log-probs of the continuation, plain
+    and chat-templated prompts, equal the hf backend's teacher-forced ones (issue 13)."""
+    client = OpenAIBackend(
+        served, "tiny", tokenizer=str(tiny.model.name_or_path), batch_size=2, **FAST
+    )
+    plain = ["Passage: The Elbe flows to Hamburg.\nQuestion:", "Passage: Paris.\nQuestion:"]
+    conts = [" where does the elbe flow", " what is the capital of france"]
+    for prompts, chat in (
+        (plain, False),
+        ([[{"role": "user", "content": p}] for p in plain], True),
+    ):
+        got = client.continuation_logprobs(prompts, conts, chat=chat)
+        want = tiny.continuation_logprobs(prompts, conts, chat=chat)
+        for g, w in zip(got, want, strict=True):
+            assert g.shape == w.shape and g.shape[0] > 3  # one value per continuation token
+            np.testing.assert_allclose(g, w, atol=1e-4, rtol=0)
+    with pytest.raises(ValueError, match="plain"):
+        client.continuation_logprobs([[{"role": "user", "content": "x"}]], ["y"], chat=False)
+
+
 def test_chat_scores_read_top_logprobs(tiny: HFBackend, served: str) -> None:
     # options = the model's own 3 likeliest first tokens (so they are among the top 20) + one not
     gens, _ = tiny.generate_ids(tiny.render(PROMPTS[0]), max_new_tokens=1, top_k=3)

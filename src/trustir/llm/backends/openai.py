@@ -9,6 +9,8 @@ Scoring: ``completions`` mode sends prompt + option to ``/completions`` with ``e
 ``logprobs`` and sums the option's tokens (exact, multi-token options); the chat template is
 rendered here with a local ``tokenizer``. ``chat`` mode asks ``/chat/completions`` for one token
 with ``top_logprobs`` and reads each option's first token there (-inf when absent).
+``continuation_logprobs`` (the query-likelihood judge) reads the echoed tokens of prompt +
+continuation from ``/completions`` the same way, one log-prob per continuation token.
 """
 
 from __future__ import annotations
@@ -345,6 +347,11 @@ class OpenAIBackend(LLMBackend):
 
     def _option_logprob(self, lp: dict[str, Any] | None, start: int, length: int) -> float:
         """Sum of the echoed tokens covering characters [start, start + length)."""
+        return float(self._span_logprobs(lp, start, length).sum())
+
+    def _span_logprobs(self, lp: dict[str, Any] | None, start: int, length: int) -> np.ndarray:
+        """Log-probs ``[n_tokens]`` of the echoed tokens covering characters
+        [start, start + length)."""
         if not lp or "token_logprobs" not in lp:
             raise LLMError(f"{self.base_url}: no echo logprobs (does it support echo?)")
         tokens, lps = lp.get("tokens") or [], lp["token_logprobs"]
@@ -355,7 +362,7 @@ class OpenAIBackend(LLMBackend):
                 offsets.append(pos)
                 pos += len(t)
         end = start + length
-        total, hit = 0.0, False
+        picked: list[float] = []
         for k, off in enumerate(offsets):
             if off >= end:  # the option is over (the one generated token lies past it)
                 break
@@ -363,11 +370,54 @@ class OpenAIBackend(LLMBackend):
             if nxt > start:  # the token overlaps the option
                 if lps[k] is None:
                     raise LLMError(f"{self.base_url}: the option has no log-probability")
-                total += lps[k]
-                hit = True
-        if not hit:
+                picked.append(float(lps[k]))
+        if not picked:
             raise LLMError(f"{self.base_url}: the option's tokens were not echoed back")
-        return total
+        return np.array(picked, dtype=np.float64)
+
+    def continuation_logprobs(
+        self, prompts: Sequence[Prompt], continuations: Sequence[str], chat: bool = True
+    ) -> list[np.ndarray]:
+        """Teacher-forced log-probs ``[n_tokens]`` of each continuation after its prompt (the
+        query-likelihood judge), from ``/completions`` with ``echo`` and ``logprobs``: the
+        echoed tokens covering the continuation's characters. ``chat``: the prompt is
+        chat-templated here (``llm.tokenizer``); otherwise a string prompt is sent as is. The
+        server tokenizes prompt and continuation together (the hf backend encodes them apart);
+        a llama.cpp server must run with ``logits_all`` to echo log-probs."""
+        if len(prompts) != len(continuations):
+            raise ValueError(f"{len(prompts)} prompts for {len(continuations)} continuations")
+        t0 = time.perf_counter()
+        heads = []
+        for p in prompts:
+            if not chat and not isinstance(p, str):
+                raise ValueError("a plain (chat=False) continuation prompt must be a string")
+            heads.append(self.render_text(p) if chat else p)
+        texts = [h + c for h, c in zip(heads, continuations, strict=True)]
+        size = max(self.batch_size, 1)
+        chunks = [list(range(k, min(k + size, len(texts)))) for k in range(0, len(texts), size)]
+
+        def run(chunk: list[int]) -> list[np.ndarray]:
+            body = {
+                "model": self.model,
+                "prompt": [texts[i] for i in chunk],
+                "max_tokens": 1,  # some servers refuse 0; the one new token is ignored
+                "temperature": 0,
+                "echo": True,
+                "logprobs": 1,
+            }
+            res = self.post("/completions", body)
+            self._count(res)
+            choices = sorted(res.get("choices", []), key=lambda c: c.get("index", 0))
+            if len(choices) != len(chunk):
+                raise LLMError(f"{self.base_url}: {len(choices)} choices for {len(chunk)} prompts")
+            return [
+                self._span_logprobs(c.get("logprobs"), len(heads[i]), len(continuations[i]))
+                for c, i in zip(choices, chunk, strict=True)
+            ]
+
+        out = [lp for got in self._map(run, chunks) for lp in got]
+        self.usage.add(calls=len(texts), seconds=time.perf_counter() - t0)
+        return out
 
     def _score_chat(self, prompts: list[Prompt], opts: list[str]) -> np.ndarray:
         def run(prompt: Prompt) -> list[float]:
