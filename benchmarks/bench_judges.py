@@ -12,11 +12,13 @@ BM25 documents, grouped by query as the stages pool them). For each judge:
 
 - the llama.cpp peer (when ``make llamacpp`` has built it; ``BENCH_LLAMACPP=0`` skips it): the
   same judge through trustir's ``openai`` backend against llama-cpp-python's server on loopback,
-  serving the same Q4_1 GGUF (one thread, like torch here). Option judges are scored in ``chat``
-  mode (the first generated token's ``top_logprobs``) on a server without ``logits_all``; the
-  query-likelihood judge needs echoed prompt log-probs (``/completions`` with ``echo``), so it
-  gets a second server with ``logits_all``. Agreement: Spearman between the two backends'
-  scores of the same pairs. Memory: peak RSS of the server processes and of this (hf) process.
+  serving the same Q4_1 GGUF (one thread, like torch here; ``logits_all``, without which
+  llama-cpp-python 0.3.36 refuses any ``logprobs``). Option judges are scored in ``chat`` mode
+  (the first generated token's ``top_logprobs``); the query-likelihood judge needs echoed prompt
+  log-probs (``/completions`` with ``echo``), which this server reports with text offsets that
+  leave out special tokens (README, "The judge bench"): its row shows what comes back, or why
+  nothing does. Agreement: Spearman between the two backends' scores of the same pairs. Memory:
+  peak RSS of the server process and of this (hf) process.
 
 "Effective" tokens are the tokens a judge's prompts hold, whatever the backend really computed
 (prefix reuse computes fewer). The bound: fp32 matmul GFLOP/s measured here, divided by the
@@ -93,9 +95,9 @@ def plain_prefill(llm, seqs: list[list[int]], batch_size: int = 8) -> None:
             llm._logprobs_at(hidden[torch.arange(len(chunk)), last])  # [B, V]
 
 
-def llamacpp_clients(stack: ExitStack) -> tuple[dict, list] | None:
-    """The llama.cpp peer's clients, by judge output kind ("options", "score"), and its
-    servers; None when llama-cpp-python is not built (``make llamacpp``)."""
+def llamacpp_clients(stack: ExitStack) -> tuple[dict, object] | None:
+    """The llama.cpp peer's clients by judge output kind ("options", "score") and its server;
+    None when llama-cpp-python is not built (``make llamacpp``)."""
     from trustir.llm.backends.openai import OpenAIBackend
     from trustir.llm.llamacpp import ALIAS, LlamaCppServer, server_python
     from trustir.llm.models import smollm2_gguf
@@ -103,16 +105,22 @@ def llamacpp_clients(stack: ExitStack) -> tuple[dict, list] | None:
     if not LLAMACPP or server_python() is None:
         print("llama.cpp peer skipped: llama-cpp-python not built (make llamacpp)")
         return None
-    clients, servers = {}, []
-    for kind, logits_all, mode in (("options", False, "chat"), ("score", True, "completions")):
-        server = stack.enter_context(LlamaCppServer(smollm2_gguf(), logits_all=logits_all))
-        servers.append(server)
-        # llama-cpp-python's server takes one prompt per request and serialises requests
-        clients[kind] = OpenAIBackend(
-            server.base_url, ALIAS, tokenizer="smollm2", score_mode=mode, batch_size=1,
-            concurrency=1, timeout_s=600.0, top_logprobs=20,
+    server = stack.enter_context(LlamaCppServer(smollm2_gguf(), logits_all=True))
+    # llama-cpp-python's server takes one prompt per request and serialises requests
+    clients = {
+        kind: OpenAIBackend(
+            server.base_url,
+            ALIAS,
+            tokenizer="smollm2",
+            score_mode=mode,
+            batch_size=1,
+            concurrency=1,
+            timeout_s=600.0,
+            top_logprobs=20,
         )  # fmt: skip
-    return clients, servers
+        for kind, mode in (("options", "chat"), ("score", "completions"))
+    }
+    return clients, server
 
 
 def verdict_scores(verdicts) -> np.ndarray:
@@ -122,6 +130,7 @@ def verdict_scores(verdicts) -> np.ndarray:
 def main() -> None:
     from trustir.annotate.base import get_judge
     from trustir.llm.backends.hf import HFBackend
+    from trustir.llm.base import LLMError
     from trustir.llm.llamacpp import peak_rss_mb
 
     items = pairs()
@@ -150,15 +159,16 @@ def main() -> None:
                 if peer is not None:
                     client = peer[0]["score" if j.output == "score" else "options"]
                     t3 = time.perf_counter()
-                    scores[j.name]["llamacpp"] = verdict_scores(j.score_batch(client, items))
+                    try:
+                        scores[j.name]["llamacpp"] = verdict_scores(j.score_batch(client, items))
+                    except LLMError as exc:  # a judge this server cannot serve: say why
+                        print(f"{j.name} on llama.cpp: {exc}")
+                        scores[j.name]["llamacpp"] = np.full(len(items), np.nan)
                     t4 = time.perf_counter()
                     times[j.name]["llamacpp"] = min(times[j.name]["llamacpp"], t4 - t3)
         rss = {"hf process": peak_rss_mb()}
         if peer is not None:
-            for kind, server in zip(("options", "score"), peer[1], strict=True):
-                rss[f"llama.cpp server ({kind}, logits_all={server.logits_all})"] = (
-                    server.peak_rss_mb()
-                )
+            rss["llama.cpp server (logits_all)"] = peer[1].peak_rss_mb()
     print(
         f"{len(items)} pairs; torch threads {torch.get_num_threads()}; fp32 matmul "
         f"{gflops:.1f} GFLOP/s -> bound {bound:.0f} tokens/s ({n_params / 1e6:.0f}M non-embedding "
@@ -180,7 +190,7 @@ def main() -> None:
         for backend, secs in rows:
             print(
                 f"{j.name:18s} {backend:9s} {n_tok / len(items):8.0f} {len(items) / secs:8.2f} "
-                f"{n_tok / secs:9.0f} {tp / secs:9.2f} {tl / secs:8.2f} "
+                f"{n_tok / secs:9.0f} {tp / secs:9.2f} {tl / secs if peer else np.nan:8.2f} "
                 f"{n_tok / secs / bound:8.2f} {rho if backend == 'llama.cpp' else np.nan:8.3f}"
             )
     for name, mb in rss.items():

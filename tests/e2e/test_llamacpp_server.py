@@ -1,9 +1,12 @@
 """trustir's ``openai`` backend against a server trustir did not write: llama-cpp-python's
 OpenAI-compatible server on loopback, serving the packaged SmolLM2 GGUF (issue 13).
 
-The judges' labels through the label store must be valid rows, and their scores must rank the
-pairs as the hf backend does on the same prompts (same Q4_1 weights; llama.cpp computes with the
-quantised weights, hf with them dequantised to fp32, so the scores agree closely, not exactly).
+The option judges' labels through the label store must be valid rows, and their scores must rank
+the pairs as the hf backend does on the same prompts (same Q4_1 weights; llama.cpp computes with
+the quantised weights, hf with them dequantised to fp32, so the scores agree closely, not
+exactly). They are scored in ``chat`` mode (the first generated token's top log-probs). The
+query-likelihood judge is left out: it needs echoed prompt log-probs, and llama-cpp-python
+0.3.36 reports their text offsets without the special tokens' text (README, "The judge bench").
 Skipped where llama-cpp-python was not built (``make llamacpp``: 15-30 min, once).
 """
 
@@ -25,8 +28,10 @@ from trustir.llm.store import LabelStore
 
 pytestmark = pytest.mark.slow
 
-#: Spearman between the backends' scores on these pairs, measured: see the README's judge bench
-MIN_SPEARMAN = {"query-likelihood": 0.9, "relevance": 0.8}
+#: Spearman between the backends' scores on these 12 pairs. NOT yet measured (the build did not
+#: finish on the shared machine): 0.8 allows for Q4_1 arithmetic against dequantised fp32 on
+#: scores whose spread is small; re-measure with benchmarks/bench_judges.py and tighten.
+MIN_SPEARMAN = 0.8
 
 QUERIES = {
     "q1": "how long is the elbe river",
@@ -61,13 +66,11 @@ def server():
         yield srv
 
 
-@pytest.mark.parametrize(
-    ("judge_name", "mode"), [("query-likelihood", "completions"), ("relevance", "chat")]
-)
-def test_openai_backend_against_llamacpp_server(server, tmp_path, judge_name, mode) -> None:
+@pytest.mark.parametrize("judge_name", ["relevance", "p-true"])
+def test_openai_backend_against_llamacpp_server(server, tmp_path, judge_name) -> None:
     judge = get_judge(judge_name, AnnotateParams())
     client = OpenAIBackend(
-        server.base_url, ALIAS, tokenizer="smollm2", score_mode=mode, batch_size=1,
+        server.base_url, ALIAS, tokenizer="smollm2", score_mode="chat", batch_size=1,
         concurrency=1, timeout_s=300.0,
     )  # fmt: skip
     frame = pairs()
@@ -77,9 +80,9 @@ def test_openai_backend_against_llamacpp_server(server, tmp_path, judge_name, mo
     assert labels["model"].unique().to_list() == [ALIAS]
     got = labels["score"].to_numpy()
     assert np.isfinite(got).all()
-    if judge_name == "relevance":  # a graded label from the option probabilities
-        assert set(labels["label"].to_list()) <= {0, 1, 2, 3}
+    allowed = {0, 1, 2, 3} if judge_name == "relevance" else {0, 1}
+    assert set(labels["label"].to_list()) <= allowed  # a label from the option probabilities
     hf = HFBackend("smollm2", device="cpu")
     want = np.array([v.score for v in judge.score_batch(hf, frame.to_dicts())])
     rho = spearmanr(got, want).statistic
-    assert rho >= MIN_SPEARMAN[judge_name], (rho, got.round(3).tolist(), want.round(3).tolist())
+    assert rho >= MIN_SPEARMAN, (rho, got.round(3).tolist(), want.round(3).tolist())
