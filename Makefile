@@ -93,6 +93,7 @@ dag: setup
 # The wheel is kept in $(LLAMACPP_WHEELS); a rebuild happens only when it is missing. The server
 # runs as a subprocess from its own venv, so its deps (fastapi, starlette, pydantic-settings, ...)
 # never move the versions prefect uses in the project venv.
+# the version pinned in pyproject.toml's `llamacpp` extra
 LLAMACPP_VERSION := 0.3.36
 LLAMACPP_WHEELS := $(CACHE_HOME)/trustir/wheels
 LLAMACPP_VENV := $(CACHE_HOME)/trustir/llamacpp-venv
