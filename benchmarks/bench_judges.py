@@ -15,9 +15,9 @@ BM25 documents, grouped by query as the stages pool them). For each judge:
   serving the same Q4_1 GGUF (one thread, like torch here; ``logits_all``, without which
   llama-cpp-python 0.3.36 refuses any ``logprobs``). Option judges are scored in ``chat`` mode
   (the first generated token's ``top_logprobs``); the query-likelihood judge needs echoed prompt
-  log-probs (``/completions`` with ``echo``), which this server reports with text offsets that
-  leave out special tokens (README, "The judge bench"): its row shows what comes back, or why
-  nothing does. Agreement: Spearman between the two backends' scores of the same pairs. Memory:
+  log-probs (``/completions`` with ``echo``), whose text offsets this server computes without
+  the special tokens (the backend then finds the query's tokens from the end; README, "The
+  judge bench"); a judge the server cannot serve prints why. Agreement: Spearman between the two backends' scores of the same pairs. Memory:
   peak RSS of the server process and of this (hf) process.
 
 "Effective" tokens are the tokens a judge's prompts hold, whatever the backend really computed

@@ -4,9 +4,10 @@ OpenAI-compatible server on loopback, serving the packaged SmolLM2 GGUF (issue 1
 The option judges' labels through the label store must be valid rows, and their scores must rank
 the pairs as the hf backend does on the same prompts (same Q4_1 weights; llama.cpp computes with
 the quantised weights, hf with them dequantised to fp32, so the scores agree closely, not
-exactly). They are scored in ``chat`` mode (the first generated token's top log-probs). The
-query-likelihood judge is left out: it needs echoed prompt log-probs, and llama-cpp-python
-0.3.36 reports their text offsets without the special tokens' text (README, "The judge bench").
+exactly). Option judges are scored in ``chat`` mode (the first generated token's top
+log-probs); the query-likelihood judge (``upr-chat``) reads echoed prompt log-probs from
+``/completions``, whose text offsets llama-cpp-python 0.3.36 computes without the special
+tokens' text: the backend finds the query's tokens from the end (README, "The judge bench").
 Skipped where llama-cpp-python was not built (``make llamacpp``: 15-30 min, once).
 """
 
@@ -66,11 +67,14 @@ def server():
         yield srv
 
 
-@pytest.mark.parametrize("judge_name", ["relevance", "p-true"])
-def test_openai_backend_against_llamacpp_server(server, tmp_path, judge_name) -> None:
+@pytest.mark.parametrize(
+    ("judge_name", "mode"),
+    [("relevance", "chat"), ("p-true", "chat"), ("query-likelihood", "completions")],
+)
+def test_openai_backend_against_llamacpp_server(server, tmp_path, judge_name, mode) -> None:
     judge = get_judge(judge_name, AnnotateParams())
     client = OpenAIBackend(
-        server.base_url, ALIAS, tokenizer="smollm2", score_mode="chat", batch_size=1,
+        server.base_url, ALIAS, tokenizer="smollm2", score_mode=mode, batch_size=1,
         concurrency=1, timeout_s=300.0,
     )  # fmt: skip
     frame = pairs()
@@ -80,8 +84,9 @@ def test_openai_backend_against_llamacpp_server(server, tmp_path, judge_name) ->
     assert labels["model"].unique().to_list() == [ALIAS]
     got = labels["score"].to_numpy()
     assert np.isfinite(got).all()
-    allowed = {0, 1, 2, 3} if judge_name == "relevance" else {0, 1}
-    assert set(labels["label"].to_list()) <= allowed  # a label from the option probabilities
+    if judge_name != "query-likelihood":  # a label from the option probabilities
+        allowed = {0, 1, 2, 3} if judge_name == "relevance" else {0, 1}
+        assert set(labels["label"].to_list()) <= allowed
     hf = HFBackend("smollm2", device="cpu")
     want = np.array([v.score for v in judge.score_batch(hf, frame.to_dicts())])
     rho = spearmanr(got, want).statistic

@@ -240,6 +240,34 @@ def test_a_listed_token_without_logprob_is_nan_and_no_label(fake: tuple[str, Scr
     assert (v.label, v.score, v.status) == (None, None, "error") and "NaN" in v.raw
 
 
+def test_continuation_found_from_the_end_when_offsets_skip_special_tokens(
+    fake: tuple[str, Script],
+) -> None:
+    """llama-cpp-python 0.3.36's echo: text_offset from a detokenisation without special tokens
+    (here 12 characters short: "<|im_start|>" renders empty), BOS stripped, one generated token.
+    The continuation's tokens are found from the end; offsets alone would pick wrong ones."""
+    url, script = fake
+    prompt = "<|im_start|>user\nPassage<|im_end|>\n<|im_start|>assistant\n"
+    cont = "elbe length"
+    tokens = ["user", "\n", "Passage", "", "\n", "", "assistant", "\n", "el", "be", " length", "?"]
+    lps = [None, -1.0, -2.0, -0.1, -0.2, -0.3, -0.4, -0.5, -3.0, -0.25, -1.5, -9.0]
+    offsets, pos = [], 0
+    for t in tokens:  # cumulative lengths of the rendered pieces, as the server computes them
+        offsets.append(pos)
+        pos += len(t)
+    logprobs = {"tokens": tokens, "token_logprobs": lps, "text_offset": offsets}
+    body = {"index": 0, "text": prompt + cont + "?", "logprobs": logprobs}
+    script.steps = [{"choices": [body]}, {"choices": [{**body, "text": prompt + cont}]}]
+    client = OpenAIBackend(url, "m", **FAST)
+    got = client.continuation_logprobs([prompt], [cont], chat=False)[0]
+    np.testing.assert_array_equal(got, [-3.0, -0.25, -1.5])
+    with pytest.raises(LLMError, match="not echoed back"):  # the offsets point past the tokens
+        client._span_logprobs(logprobs, len(prompt), len(cont))
+    # tokens that do not spell prompt + reply from the end: no guess, the offsets' error
+    with pytest.raises(LLMError, match="not echoed back"):
+        client.continuation_logprobs([prompt], [cont], chat=False)
+
+
 def test_retries_are_bounded(fake: tuple[str, Script]) -> None:
     url, script = fake
     script.steps = [500] * 10
