@@ -17,8 +17,9 @@ BM25 documents, grouped by query as the stages pool them). For each judge:
   (the first generated token's ``top_logprobs``); the query-likelihood judge needs echoed prompt
   log-probs (``/completions`` with ``echo``), whose text offsets this server computes without
   the special tokens (the backend then finds the query's tokens from the end; README, "The
-  judge bench"); a judge the server cannot serve prints why. Agreement: Spearman between the two backends' scores of the same pairs. Memory:
-  peak RSS of the server process and of this (hf) process.
+  judge bench"); a judge the server cannot serve prints why. Agreement: Spearman between the
+  two backends' scores of the same pairs. Memory: peak RSS of the server process and of this
+  (hf) process.
 
 "Effective" tokens are the tokens a judge's prompts hold, whatever the backend really computed
 (prefix reuse computes fewer). The bound: fp32 matmul GFLOP/s measured here, divided by the
