@@ -22,7 +22,7 @@ export TOKENIZERS_PARALLELISM := false
 export OMP_WAIT_POLICY := PASSIVE
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: demo test bench setup system lint dag clean-venv
+.PHONY: demo test bench setup system lint dag clean-venv llamacpp
 .DEFAULT_GOAL := help
 
 help:
@@ -31,6 +31,7 @@ help:
 	@echo "make bench  run the benchmarks (ratios against their peers)"
 	@echo "make lint   ruff"
 	@echo "make dag    check dvc.yaml's code deps against the imports, then print the DAG"
+	@echo "make llamacpp  build llama-cpp-python once into the cache (15-30 min) and its server venv"
 
 demo: setup
 	dvc repro
@@ -87,6 +88,31 @@ $(VENV)/.installed: pyproject.toml
 dag: setup
 	trustir dag deps --check
 	dvc dag
+
+# llama.cpp serving peer (issue 13): built from source ONCE into the cache, outside `make setup`.
+# The wheel is kept in $(LLAMACPP_WHEELS); a rebuild happens only when it is missing. The server
+# runs as a subprocess from its own venv, so its deps (fastapi, starlette, pydantic-settings, ...)
+# never move the versions prefect uses in the project venv.
+# the version pinned in pyproject.toml's `llamacpp` extra
+LLAMACPP_VERSION := 0.3.36
+LLAMACPP_WHEELS := $(CACHE_HOME)/trustir/wheels
+LLAMACPP_VENV := $(CACHE_HOME)/trustir/llamacpp-venv
+LLAMACPP_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+
+llamacpp:
+	@$(MAKE) --no-print-directory system APT_PACKAGES="cmake build-essential"
+	@mkdir -p "$(LLAMACPP_WHEELS)"
+	@ls "$(LLAMACPP_WHEELS)"/llama_cpp_python-$(LLAMACPP_VERSION)-*.whl >/dev/null 2>&1 || { \
+	  echo "building llama-cpp-python $(LLAMACPP_VERSION) from source (15-30 min on 2 cores)"; \
+	  start=$$(date +%s); \
+	  CMAKE_ARGS="$(LLAMACPP_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$${CMAKE_BUILD_PARALLEL_LEVEL:-1} \
+	    nice -n 10 $(PY) -m pip wheel -q --no-deps --no-binary llama-cpp-python \
+	    llama-cpp-python==$(LLAMACPP_VERSION) -w "$(LLAMACPP_WHEELS)" || exit 1; \
+	  echo "built in $$(( $$(date +%s) - start )) s"; }
+	test -x "$(LLAMACPP_VENV)/bin/python" || $(PY) -m venv "$(LLAMACPP_VENV)"
+	"$(LLAMACPP_VENV)/bin/python" -m pip install -q --find-links "$(LLAMACPP_WHEELS)" \
+	  "llama-cpp-python[server]==$(LLAMACPP_VERSION)"
+	"$(LLAMACPP_VENV)/bin/python" -c "import llama_cpp.server, llama_cpp; print('llama-cpp-python', llama_cpp.__version__)"
 
 clean-venv:
 	rm -rf $(VENV)

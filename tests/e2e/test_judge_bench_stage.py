@@ -1,9 +1,11 @@
 """The judge_bench stage through DVC on the tiny world with the real SmolLM2: metrics/judges.json
-has a row per judge (and the reference rows), per-pair values for ``trustir compare``, and a
-forced re-run costs no LLM calls (the label store)."""
+has a row per judge (and the reference rows), per-pair values for ``trustir compare``; the
+default judge's bench pairs come from annotate's labels (no call), and a forced re-run costs no
+LLM calls (the label store)."""
 
 from __future__ import annotations
 
+import ast
 import json
 
 import polars as pl
@@ -31,6 +33,10 @@ def test_judge_bench_rows_per_pair_values_and_free_rerun(tiny_repo_factory, para
     auc = per.filter((pl.col("row") == "query-likelihood") & (pl.col("column") == "AUC"))
     assert auc["query_id"].str.contains(r"\|").all()  # one value per positive pair
     assert auc["value"].mean() == pytest.approx(cells["query-likelihood"]["AUC"])
-    assert "'llm_calls': 0" not in first
+    costs = ast.literal_eval(first.split("this run's costs: ")[1].splitlines()[0])
+    assert costs["relevance"]["llm_calls"] > 0  # annotate did not run the graded judge
+    assert costs["query-likelihood"]["llm_calls"] == 0  # annotate's judge: all its pairs reused
+    pairs = costs["relevance"]["llm_calls"] + costs["relevance"]["cache_hits"]
+    assert costs["query-likelihood"]["cache_hits"] == pairs
     again = run_dvc(repo, "repro", "-f", "-s", "judge_bench").stdout
     assert again.count("'llm_calls': 0,") == 2, again  # both judges: all cache hits

@@ -125,3 +125,44 @@ def test_bench_table_rows_and_calibrated_row() -> None:
     assert table.cells["run:bm25"]["AUC"] == pytest.approx((2 / 3 + 1 / 3 + 1) / 3)
     assert table.cells["relevance"]["AUC"] == pytest.approx(1 - (2 / 3 + 1 / 3 + 1) / 3)
     assert set(table.per_query["row"].unique()) == {"relevance", "run:bm25", "calibrated"}
+
+
+def _bench_frame() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "query_id": ["a", "a", "b"],
+            "doc_id": ["d1", "d2", "d3"],
+            "query": ["river in hamburg", "river in hamburg", "capital of france"],
+            "doc": ["The Elbe flows through Hamburg.", "Paris is large.", "Paris is the capital."],
+            "truth": [2, 0, 2],
+        }
+    )
+
+
+def test_seeded_annotate_rows_are_reused_not_recomputed(tmp_path) -> None:
+    """Labels that annotate's judge already wrote cost the bench no call (same keys), with the
+    same scores; a judge annotate did not run still asks the model; error rows and the store's
+    own rows are never copied over."""
+    from trustir.annotate.judge_bench import judge_scores, seed_store
+    from trustir.annotate.params import AnnotateParams
+    from trustir.annotate.relevance_labels import judge_with_params
+    from trustir.llm.config import LLMParams
+    from trustir.llm.testing import build_tiny_model
+
+    llm = LLMParams(model=str(build_tiny_model(tmp_path / "tiny")), device="cpu")
+    first = AnnotateParams(store=str(tmp_path / "annotate.sqlite"))
+    assert first.judge == "query-likelihood"
+    frame = _bench_frame()
+    annotated, _ = judge_with_params(frame, first, llm, "annotate", show_progress=False)
+    error = annotated.head(1).with_columns(
+        pl.lit("error").alias("status"), pl.lit("k-error").alias("key"), pl.lit(None).alias("score")
+    )
+    bench_store = first.model_copy(update={"store": str(tmp_path / "bench.sqlite")})
+    assert seed_store(bench_store, pl.concat([annotated, error], how="vertical_relaxed")) == 3
+    assert seed_store(bench_store, annotated) == 0  # present already: nothing overwritten
+    bench = JudgeBenchParams(judges=["query-likelihood", "relevance"], calibrate=None)
+    scored, costs = judge_scores(frame, bench, bench_store, llm, show_progress=False)
+    assert costs["query-likelihood"]["llm_calls"] == 0
+    assert costs["query-likelihood"]["cache_hits"] == 3
+    assert scored["query-likelihood"].to_list() == annotated["score"].to_list()
+    assert costs["relevance"]["llm_calls"] > 0 and costs["relevance"]["cache_hits"] == 0

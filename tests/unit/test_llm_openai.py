@@ -66,6 +66,27 @@ def test_completions_scores_equal_direct_hf_scores(tiny: HFBackend, served: str)
     assert client.usage.calls == 2 and client.usage.tokens_in > 0
 
 
+def test_continuation_logprobs_equal_direct_hf(tiny: HFBackend, served: str) -> None:
+    """The query-likelihood path over HTTP: echoed per-token log-probs of the continuation, plain
+    and chat-templated prompts, equal the hf backend's teacher-forced ones (issue 13)."""
+    client = OpenAIBackend(
+        served, "tiny", tokenizer=str(tiny.model.name_or_path), batch_size=2, **FAST
+    )
+    plain = ["Passage: The Elbe flows to Hamburg.\nQuestion:", "Passage: Paris.\nQuestion:"]
+    conts = [" where does the elbe flow", " what is the capital of france"]
+    for prompts, chat in (
+        (plain, False),
+        ([[{"role": "user", "content": p}] for p in plain], True),
+    ):
+        got = client.continuation_logprobs(prompts, conts, chat=chat)
+        want = tiny.continuation_logprobs(prompts, conts, chat=chat)
+        for g, w in zip(got, want, strict=True):
+            assert g.shape == w.shape and g.shape[0] > 3  # one value per continuation token
+            np.testing.assert_allclose(g, w, atol=1e-4, rtol=0)
+    with pytest.raises(ValueError, match="plain"):
+        client.continuation_logprobs([[{"role": "user", "content": "x"}]], ["y"], chat=False)
+
+
 def test_chat_scores_read_top_logprobs(tiny: HFBackend, served: str) -> None:
     # options = the model's own 3 likeliest first tokens (so they are among the top 20) + one not
     gens, _ = tiny.generate_ids(tiny.render(PROMPTS[0]), max_new_tokens=1, top_k=3)
@@ -217,6 +238,34 @@ def test_a_listed_token_without_logprob_is_nan_and_no_label(fake: tuple[str, Scr
     assert np.isnan(s[0, 0]) and s[0, 1] == -1.0
     v = get_judge("relevance-binary").from_logprobs(s[0])  # not P(no) = 1: no reading at all
     assert (v.label, v.score, v.status) == (None, None, "error") and "NaN" in v.raw
+
+
+def test_continuation_found_from_the_end_when_offsets_skip_special_tokens(
+    fake: tuple[str, Script],
+) -> None:
+    """llama-cpp-python 0.3.36's echo: text_offset from a detokenisation without special tokens
+    (here 12 characters short: "<|im_start|>" renders empty), BOS stripped, one generated token.
+    The continuation's tokens are found from the end; offsets alone would pick wrong ones."""
+    url, script = fake
+    prompt = "<|im_start|>user\nPassage<|im_end|>\n<|im_start|>assistant\n"
+    cont = "elbe length"
+    tokens = ["user", "\n", "Passage", "", "\n", "", "assistant", "\n", "el", "be", " length", "?"]
+    lps = [None, -1.0, -2.0, -0.1, -0.2, -0.3, -0.4, -0.5, -3.0, -0.25, -1.5, -9.0]
+    offsets, pos = [], 0
+    for t in tokens:  # cumulative lengths of the rendered pieces, as the server computes them
+        offsets.append(pos)
+        pos += len(t)
+    logprobs = {"tokens": tokens, "token_logprobs": lps, "text_offset": offsets}
+    body = {"index": 0, "text": prompt + cont + "?", "logprobs": logprobs}
+    script.steps = [{"choices": [body]}, {"choices": [{**body, "text": prompt + cont}]}]
+    client = OpenAIBackend(url, "m", **FAST)
+    got = client.continuation_logprobs([prompt], [cont], chat=False)[0]
+    np.testing.assert_array_equal(got, [-3.0, -0.25, -1.5])
+    with pytest.raises(LLMError, match="not echoed back"):  # the offsets point past the tokens
+        client._span_logprobs(logprobs, len(prompt), len(cont))
+    # tokens that do not spell prompt + reply from the end: no guess, the offsets' error
+    with pytest.raises(LLMError, match="not echoed back"):
+        client.continuation_logprobs([prompt], [cont], chat=False)
 
 
 def test_retries_are_bounded(fake: tuple[str, Script]) -> None:

@@ -19,7 +19,7 @@ class JudgeBenchParams(Section):
     #: pool: the first max_queries train queries (by id) that have truth labels, the union of
     #: the top `depth` documents of each run in `runs` (run scores are reference rows)
     max_queries: int = Field(30, gt=0)
-    depth: int = Field(3, gt=0)
+    depth: int = Field(2, gt=0)
     runs: list[str] = ["bm25", "dense-minilm"]
     #: kappa's decisions: the top fraction of each query's pool, for every judge alike
     quantile: float = Field(0.3, gt=0, le=1)

@@ -1,7 +1,10 @@
 """The judge_bench stage's work: pool train pairs, judge them with every judge, score the judges.
 
 Issue 13. Labels go through the label store (a forced re-run costs no calls); each judge's calls,
-tokens and seconds go to the run ledger (``Ledger.append``), never into the result table.
+tokens and seconds go to the run ledger (``Ledger.append``), never into the result table. The
+annotate stage's label rows seed the store first (:func:`seed_store`): where annotate's judge
+already scored a bench pair (same key: model, prompt hash, decoding and texts) the bench reuses
+that row instead of asking the model again.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from trustir.annotate.bench import CALIBRATED, cross_fitted, judge_measures, run
 from trustir.annotate.bench_params import JudgeBenchParams
 from trustir.annotate.params import AnnotateParams
 from trustir.annotate.pool import pool_candidates
-from trustir.annotate.relevance_labels import judge_with_params
+from trustir.annotate.relevance_labels import judge_with_params, store_path
 from trustir.llm.config import LLMParams
+from trustir.llm.store import LabelStore
 from trustir.report.provenance import Provenance
 from trustir.report.table import Table
 from trustir.retrieval.bm25 import document_texts
@@ -67,6 +71,19 @@ def bench_pairs(
     for name, run in runs.items():
         frame = run_scores(frame, run, f"run:{name}")
     return frame, source
+
+
+def seed_store(annotate: AnnotateParams, labels: pl.DataFrame | None) -> int:
+    """Copy ``labels`` (the annotate stage's label rows) into the label store where the store
+    lacks their key; returns the rows added. Only ``ok`` rows are copied; a key is a content
+    address, so a copied row is found only by a judgment with the same model, prompt hash,
+    decoding and texts. The store's own rows are never overwritten."""
+    if labels is None or labels.height == 0:
+        return 0
+    ok = labels.filter(pl.col("status") == "ok").drop("grade", "grade_rule", strict=False)
+    with LabelStore(store_path(annotate), flush_every=annotate.flush_every) as store:
+        todo = set(store.missing(ok["key"].to_list(), retry_errors=True))
+        return store.put_many(r for r in ok.iter_rows(named=True) if r["key"] in todo)
 
 
 def judge_scores(

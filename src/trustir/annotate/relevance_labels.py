@@ -66,6 +66,11 @@ def grade_rule_text(annotate: AnnotateParams, min_rel: int) -> str:
     return "label"
 
 
+def store_path(annotate: AnnotateParams) -> Path | None:
+    """The label store file of ``annotate.store`` (None: the default under the cache)."""
+    return Path(annotate.store).expanduser() if annotate.store else None
+
+
 def judge_with_params(
     pairs: pl.DataFrame,
     annotate: AnnotateParams,
@@ -82,8 +87,7 @@ def judge_with_params(
     judge = get_judge(annotate.judge, annotate)
     backend = make_backend(llm)
     ledger = Ledger(run=f"{run}-{judge.name}", model=backend.model_id)
-    store_path = Path(annotate.store).expanduser() if annotate.store else None
-    with LabelStore(store_path, flush_every=annotate.flush_every) as store:
+    with LabelStore(store_path(annotate), flush_every=annotate.flush_every) as store:
         labels = judge_pairs(
             judge,
             backend,

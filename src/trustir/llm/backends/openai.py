@@ -14,6 +14,8 @@ Issues 18/19: ``base_url`` may list several replicas (:mod:`._endpoints`: ``conc
 requests in flight per endpoint, least-loaded choice, failover away from a dead one); a prompt
 that fails for good does not sink its neighbours (:class:`LLMPartialScores`); a key is never sent
 over plain HTTP beyond loopback (:mod:`._key_policy`).
+``continuation_logprobs`` (the query-likelihood judge) reads the echoed tokens of prompt +
+continuation from ``/completions`` the same way, one log-prob per continuation token.
 """
 
 from __future__ import annotations
@@ -458,6 +460,34 @@ class OpenAIBackend(LLMBackend):
             raise LLMError(f"{self.base_url}: the option's tokens were not echoed back")
         return span
 
+    def _continuation_span(
+        self, choice: dict[str, Any], sent: str, start: int, cont: str
+    ) -> np.ndarray:
+        """The continuation's token log-probs in an echoed choice: the tokens that end the
+        prompt, found from the end (before the generated text) when their strings spell the
+        continuation exactly; else by ``text_offset`` (:meth:`_span_logprobs`). From the end,
+        because llama-cpp-python 0.3.36 computes ``text_offset`` from a detokenisation without
+        special tokens, so a chat-templated prompt's offsets fall short of its characters."""
+        lp = choice.get("logprobs")
+        text = choice.get("text")
+        if lp and isinstance(text, str) and text.startswith(sent) and cont:
+            tokens, lps = lp.get("tokens") or [], lp.get("token_logprobs") or []
+            k, gen = len(tokens) - 1, len(text) - len(sent)  # characters generated after it
+            while k >= 0 and gen > 0:
+                gen -= len(tokens[k])
+                k -= 1
+            while k >= 0 and gen == 0 and tokens[k] == "":  # a special token rendered empty
+                k -= 1
+            picked: list[int] = []
+            spelled = ""
+            while k >= 0 and gen == 0 and len(spelled) < len(cont):
+                spelled = tokens[k] + spelled
+                picked.insert(0, k)
+                k -= 1
+            if spelled == cont and all(lps[j] is not None for j in picked):
+                return np.array([float(lps[j]) for j in picked], dtype=np.float64)
+        return np.array(self._span_logprobs(lp, start, len(cont)), dtype=np.float64)
+
     def continuation_logprobs(
         self, prompts: Sequence[Prompt], continuations: Sequence[str], chat: bool = True
     ) -> list[np.ndarray]:
@@ -492,8 +522,8 @@ class OpenAIBackend(LLMBackend):
             if len(choices) != len(chunk):
                 raise LLMError(f"{self.base_url}: {len(choices)} choices for {len(chunk)} prompts")
             return [
-                np.array(  # [n_tokens]
-                    self._span_logprobs(c.get("logprobs"), len(heads[i]), len(continuations[i]))
+                self._continuation_span(  # [n_tokens]
+                    c, heads[i] + continuations[i], len(heads[i]), continuations[i]
                 )
                 for c, i in zip(choices, chunk, strict=True)
             ]
