@@ -23,6 +23,7 @@ from trustir.calibration.params import CalibrationParams
 from trustir.config import ParamsError, read_params_file, validate_model
 from trustir.evaluate.params import EvaluateParams
 from trustir.llm.config import LLMParams
+from trustir.lvlm.params import LvlmParams
 from trustir.multitask.params import BoomParams
 from trustir.ranking.params import LtrParams
 from trustir.report.params import ReportParams
@@ -51,6 +52,7 @@ class Params(Section):
     report: ReportParams = ReportParams()
     calibration: CalibrationParams = CalibrationParams()
     vision: VisionParams = VisionParams()
+    lvlm: LvlmParams = LvlmParams()
 
     @model_validator(mode="after")
     def _registered_names(self) -> Params:
