@@ -39,7 +39,7 @@ REPHRASE = (
     "Rewrite the question below in different words, keeping its meaning. Reply with the new "
     "question only.\nQuestion: {q}"
 )
-_LEAD = re.compile(r"^\s*(?:new question|rephrased question|question|rewritten)\s*:\s*", re.I)
+_LEAD = re.compile(r"^\s*(?:(?:new|rephrased|rewritten|reworded)\s+)?question\s*:\s*", re.I)
 
 
 def parse_rephrasing(reply: str, original: str) -> str:
