@@ -55,10 +55,12 @@ def sample_all(params: Any, root: Path, ledger_cls: Any) -> tuple[dict[str, pl.D
     vlm = make_vlm(params.vision, records, items) if "vlm" in p.models else None
     ledger = ledger_cls(run="lvlm-sample", model=llm.model_id)
     store = Path(p.store).expanduser() if p.store else None
+    vlm_before = vlm.usage.calls if vlm else 0
     with LabelStore(store) as st, ledger.track(llm):
         out = collect(vqa, p, llm, vlm, images, st, ledger)
     ledger.append()
-    return {"vqa": vqa, **out}, ledger.to_metrics()
+    vlm_calls = (vlm.usage.calls - vlm_before) if vlm else 0
+    return {"vqa": vqa, **out}, {**ledger.to_metrics(), "vlm_calls": vlm_calls}
 
 
 def vlm_statement(cells: dict, p: LvlmParams, vision_model: str) -> str:
