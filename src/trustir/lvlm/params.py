@@ -30,7 +30,7 @@ class LvlmParams(Section):
     section_name: ClassVar[str] = "lvlm"
 
     #: questions asked (a seeded choice of the pages whose shown text states a fact)
-    items: int = Field(5, gt=0)
+    items: int = Field(4, gt=0)
     seed: int = 13
     #: temperature samples per question and model (every field below enters the label keys)
     n: int = Field(3, gt=0)
@@ -38,7 +38,7 @@ class LvlmParams(Section):
     top_p: float = Field(1.0, gt=0, le=1)
     max_new_tokens: int = Field(12, gt=0)
     #: rephrased questions per question, written by the text LLM (cached in the label store)
-    rephrasings: int = Field(2, ge=0)
+    rephrasings: int = Field(1, ge=0)
     rephrase_temperature: float = Field(0.9, gt=0)
     rephrase_tokens: int = Field(16, gt=0)
     #: perturbed images per question (VLM only): each kind once, seeded
