@@ -134,6 +134,19 @@ def test_methods_outside_the_supported_set_are_refused():
         LvlmParams(methods=["semantic_entropy"])
 
 
+def test_choose_never_picks_a_banned_token():
+    import torch
+
+    from trustir.lvlm.backend import _choose
+
+    logp = torch.log_softmax(torch.tensor([0.0, 5.0, 1.0, 4.0]), dim=-1)  # token 1 is best
+    banned = torch.tensor([1])
+    assert _choose(logp, None, 1.0, 1.0) == 1
+    assert _choose(logp, None, 1.0, 1.0, banned) == 3
+    draws = {_choose(logp, torch.Generator().manual_seed(s), 5.0, 1.0, banned) for s in range(40)}
+    assert 1 not in draws and draws <= {0, 2, 3}
+
+
 # --- VQA on the world and the VLM backend ---------------------------------------------------
 
 

@@ -26,6 +26,9 @@ from trustir.lvlm.perturb import image_sha
 from trustir.vision.model import IMAGE_PAD, VISION_END, VISION_START, VLM
 
 _MARK = re.compile(r"^<image:([0-9a-f]{64})>\n")
+#: the decoding loop's version: it enters ``model_id`` (and so every label key), so a change
+#: of the loop (v2: special tokens other than EOS are never generated) never reuses old replies
+DECODER = "decode-v2"
 #: what follows the question in the VLM's input (the reply starts after it)
 ANSWER_CUE = " answer :"
 
@@ -50,7 +53,7 @@ class VLMBackend(LLMBackend):
 
     def __init__(self, vlm: VLM, name: str = "qwen2vl") -> None:
         self.vlm = vlm
-        self.model_id = f"{name}:{vlm.model_id}@{weights_fingerprint(vlm)}"
+        self.model_id = f"{name}:{vlm.model_id}@{weights_fingerprint(vlm)}/{DECODER}"
         self.usage = Usage()
         self.images: dict[str, Image.Image] = {}
         vlm.model.eval()
@@ -105,6 +108,7 @@ class VLMBackend(LLMBackend):
         enc = self._inputs(prompt, len(seeds))
         n_in = int(enc["input_ids"].shape[1])
         gens = [None if s is None else torch.Generator().manual_seed(int(s)) for s in seeds]
+        banned = self._banned()
         picked: list[list[int]] = [[] for _ in seeds]
         lps: list[list[float]] = [[] for _ in seeds]
         done = [False] * len(seeds)
@@ -113,7 +117,7 @@ class VLMBackend(LLMBackend):
             logp = self._step_logp(enc)[:, -1].cpu()  # (B, V)
             nxt = torch.empty(len(seeds), dtype=torch.long)
             for b, g in enumerate(gens):
-                nxt[b] = _choose(logp[b], g, temperature, top_p)
+                nxt[b] = _choose(logp[b], g, temperature, top_p, banned)
                 if done[b]:
                     continue
                 if int(nxt[b]) == tok.eos_token_id:
@@ -140,6 +144,13 @@ class VLMBackend(LLMBackend):
                        tokens_computed=n_in * len(seeds) + n_out,
                        seconds=time.perf_counter() - t0)  # fmt: skip
         return out
+
+    def _banned(self) -> torch.Tensor:
+        """Ids a reply may not hold: every special token but end-of-sequence (an image pad in
+        a reply would break the image-token count of the next step)."""
+        tok = self.vlm.tokenizer
+        ids = set(tok.all_special_ids) - {tok.eos_token_id}
+        return torch.tensor(sorted(ids), dtype=torch.long)
 
     def generate(self, prompt, n=1, temperature=0.0, max_new_tokens=32, seed=None):
         """``n`` replies (temperature 0: greedy, the same reply ``n`` times)."""
@@ -169,8 +180,18 @@ class VLMBackend(LLMBackend):
         return int(self._inputs(prompt, 1)["input_ids"].shape[1])
 
 
-def _choose(logp: torch.Tensor, gen: torch.Generator | None, temperature: float, top_p: float):
-    """The next token: argmax (``gen`` None) or a draw at ``temperature`` within ``top_p``."""
+def _choose(
+    logp: torch.Tensor,
+    gen: torch.Generator | None,
+    temperature: float,
+    top_p: float,
+    banned: torch.Tensor | None = None,
+) -> int:
+    """The next token: argmax (``gen`` None) or a draw at ``temperature`` within ``top_p``,
+    never one of ``banned``."""
+    if banned is not None and len(banned):
+        logp = logp.clone()
+        logp[banned] = float("-inf")
     if gen is None:
         return int(torch.argmax(logp))
     probs = torch.softmax(logp / temperature, dim=-1)  # (V,)
