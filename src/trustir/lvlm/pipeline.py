@@ -77,7 +77,8 @@ def vlm_statement(cells: dict, p: LvlmParams, vision_model: str) -> str:
         f"**The VLM here is the offline tiny Qwen2-VL with random weights** (vision.model: "
         f"tiny): greedy accuracy {acc:.3f}, {auc}. Its replies are random words of its "
         "word-level vocabulary, so its rows show that the pipeline runs (images, perturbations, "
-        "rephrasings, token log-probs, caching) and nothing about LVLM knowledge boundaries; "
+        "rephrasings, token log-probs, caching) and nothing about LVLM knowledge boundaries (a "
+        "near-zero ECE there is near-zero confidence meeting zero accuracy, not calibration); "
         "name a real checkpoint in vision.model (Qwen/Qwen2-VL-2B-Instruct, on a GPU) for the "
         "finding. The text rows (SmolLM2-135M reading the page's text) are a real model."
     )
