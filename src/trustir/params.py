@@ -23,6 +23,7 @@ from trustir.calibration.params import CalibrationParams
 from trustir.config import ParamsError, read_params_file, validate_model
 from trustir.evaluate.params import EvaluateParams
 from trustir.llm.config import LLMParams
+from trustir.lvlm.params import LvlmParams
 from trustir.multitask.params import BoomParams
 from trustir.prag.params import PragParams
 from trustir.ranking.params import LtrParams
@@ -53,6 +54,7 @@ class Params(Section):
     calibration: CalibrationParams = CalibrationParams()
     vision: VisionParams = VisionParams()
     prag: PragParams = PragParams()
+    lvlm: LvlmParams = LvlmParams()
 
     @model_validator(mode="after")
     def _registered_names(self) -> Params:

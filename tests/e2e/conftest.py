@@ -119,6 +119,7 @@ def tiny_repo_factory(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Pat
     store = tmp_path_factory.mktemp("labels") / "labels.sqlite"
     set_param(template, "annotate.store", str(store), commit=True)
     set_param(template, "calibration.store", str(store), commit=True)
+    set_param(template, "lvlm.store", str(store), commit=True)
 
     def factory(dest: Path) -> Path:
         shutil.copytree(template, dest, symlinks=True)
