@@ -42,7 +42,7 @@ def guarded(tiny: HFBackend) -> Iterator[str]:
 @pytest.mark.parametrize(
     ("host", "loopback"),
     [("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("[::1]", True),
-     ("localhost", True), ("10.0.0.5", False), ("0.0.0.0", False), ("llm.lab.example", False),
+     ("localhost", True), ("10.0.0.5", False), ("0.0.0.0", False), ("llm.lab.example", False),  # noqa: S104
      ("localhost.evil.example", False)],
 )  # fmt: skip
 def test_loopback_is_recognised_without_dns(host: str, loopback: bool) -> None:

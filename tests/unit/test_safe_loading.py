@@ -18,10 +18,6 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
         "reads the packaged SmolLM2 GGUF (gguf_file=...): GGUF is a plain tensor container, "
         "nothing is unpickled; the result is saved once as safetensors"
     ),
-    ("src/trustir/llm/backends/hf.py", "AutoModelForCausalLM"): (
-        "owned by the serving branch of issue 19 (llm/backends is not edited here): the "
-        "integrator adds use_safetensors=True at merge and deletes this entry"
-    ),
 }
 UNPICKLERS = {"torch.load", "pickle.load", "pickle.loads", "joblib.load", "dill.load"}
 

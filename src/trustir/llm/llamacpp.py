@@ -110,7 +110,7 @@ class LlamaCppServer:
         fd, name = tempfile.mkstemp(prefix="llamacpp-", suffix=".log")
         self.log_path = Path(name)
         try:
-            self.proc = subprocess.Popen(
+            self.proc = subprocess.Popen(  # noqa: S603  fixed argv from our own config, no shell
                 self.command(), stdout=fd, stderr=subprocess.STDOUT, env=env
             )
         finally:

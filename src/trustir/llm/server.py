@@ -40,7 +40,7 @@ from trustir.llm.faults import FaultInjector, FaultSpec
 log = logging.getLogger(__name__)
 
 MAX_TOP_LOGPROBS = 20
-TOKEN_ENV = "TRUSTIR_SERVE_LLM_TOKEN"
+TOKEN_ENV = "TRUSTIR_SERVE_LLM_TOKEN"  # noqa: S105  the NAME of the env var, not a token
 
 
 class BadRequest(ValueError):

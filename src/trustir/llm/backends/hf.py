@@ -126,7 +126,7 @@ class HFBackend(LLMBackend):
             dtype = "bfloat16" if self.device.type == "cuda" else "float32"
         self.tokenizer = AutoTokenizer.from_pretrained(path, revision=hub_rev)
         self.model = AutoModelForCausalLM.from_pretrained(
-            path, revision=hub_rev, dtype=_DTYPES[dtype]
+            path, revision=hub_rev, dtype=_DTYPES[dtype], use_safetensors=True
         ).to(self.device)
         self.model.eval()
         if revision is None and "@main" in self.model_id:  # a hub id: pin the loaded commit

@@ -151,7 +151,7 @@ class OpenAIBackend(LLMBackend):
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._executor: ThreadPoolExecutor | None = None  # one pool for the backend's lifetime
-        self._rng = random.Random()
+        self._rng = random.Random()  # noqa: S311  jitter of retry backoff, not cryptography
         self._warned_multi = False
         self._seeds_ok = True  # the server takes trustir's per-choice ``seeds`` (until refused)
 
@@ -235,7 +235,7 @@ class OpenAIBackend(LLMBackend):
         for attempt in range(tries):
             if attempt:
                 self.usage.add(retries=1)
-                assert prev is not None
+                assert prev is not None  # noqa: S101  narrows the type; set by the loop above
                 failover = self.pool.any_other_up(prev)
                 delay = 0.0 if failover else self._backoff(attempt, retry_after)
                 log.warning(
@@ -253,7 +253,7 @@ class OpenAIBackend(LLMBackend):
                 result, last, retry_after = self._post_once(ep, path, payload)
             if last is None:
                 return result
-        assert last is not None
+        assert last is not None  # noqa: S101  narrows the type; the loop ran at least once
         status = getattr(last, "status", None)
         msg = f"{last} (gave up after {tries} tries)"
         if isinstance(last, LLMHTTPError):
