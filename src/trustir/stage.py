@@ -16,6 +16,9 @@ from trustir.section import Section
 
 #: errors that are the user's input, not a bug: printed as one message, no traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (ParamsError, FileNotFoundError, ValueError)
+#: the exit status of a stage that failed on its input (a user error above): re-running it
+#: cannot help, so the Prefect pipeline never retries it (any other failure may be transient).
+BAD_INPUT_EXIT = 3
 
 
 def user_error(*types: type[BaseException]) -> None:
@@ -33,7 +36,7 @@ def stage(
     only they are validated, and ``params`` has only them as attributes (any other raises
     ``UndeclaredSection`` naming the stage and the section), so the stage imports no area whose
     params it does not read. On a user error it prints ``trustir <stage>: error: <message>`` and
-    exits 1 (set TRUSTIR_DEBUG=1 for tracebacks).
+    exits with :data:`BAD_INPUT_EXIT` (set TRUSTIR_DEBUG=1 for tracebacks).
     """
 
     def deco(fn: Callable[[Any, Path], None]) -> Callable[[], None]:
@@ -46,7 +49,7 @@ def stage(
                 if os.environ.get("TRUSTIR_DEBUG"):
                     traceback.print_exc()
                 print(f"trustir {name}: error: {exc}", file=sys.stderr)
-                sys.exit(1)
+                sys.exit(BAD_INPUT_EXIT)
 
         main.sections = tuple(sections)  # type: ignore[attr-defined]
         return main
