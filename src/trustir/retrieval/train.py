@@ -320,8 +320,15 @@ class BiEncoderTrainer:
         if self.ranks.world > 1:
             from torch.nn.parallel import DistributedDataParallel
 
-            ids = [self.device.index or 0] if self.device.type == "cuda" else None
-            self._ddp = DistributedDataParallel(model, device_ids=ids)
+            ids = None  # CPU (gloo)
+            if self.device.type == "cuda":  # LOCAL_RANK's GPU (init_from_env set it)
+                ids = [
+                    self.device.index
+                    if self.device.index is not None
+                    else torch.cuda.current_device()
+                ]
+            # HF encoders carry parts the pooled embedding never uses (BERT's pooler)
+            self._ddp = DistributedDataParallel(model, device_ids=ids, find_unused_parameters=True)
         no_decay = ("bias", "LayerNorm.weight", "LayerNorm.bias", "layer_norm", "norm.weight")
         named = [(n, w) for n, w in model.named_parameters() if w.requires_grad]
         groups = [

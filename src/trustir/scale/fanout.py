@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -90,7 +91,8 @@ def fan_out(
         with dask_client(fanout) as own:  # type: ignore[arg-type]
             return fan_out(fn, shards, fanout, name, own, **kwargs)
     task = functools.partial(fn, **kwargs)
-    keys = [f"{name}-{i}" for i in range(len(shards))]
+    call = uuid.uuid4().hex[:8]  # fresh keys: Dask would hand back a held result of a same key
+    keys = [f"{name}-{call}-{i}" for i in range(len(shards))]
     futures = client.map(task, list(shards), key=keys, pure=False)
     log.info("%s: %d shards on %d Dask workers", name, len(shards), len(client.nthreads()))
     return client.gather(futures)
