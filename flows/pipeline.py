@@ -42,6 +42,8 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, State
 
+from trustir.stage import BAD_INPUT_EXIT
+
 log = logging.getLogger(__name__)
 
 METRICS_ARTIFACT = "trustir-metrics"
@@ -65,13 +67,26 @@ class StageRun:
     seconds: float
 
 
+#: DVC's last words when a stage's command fails: "... failed to run: CMD, exited with N".
+_CMD_EXIT = re.compile(r"failed to run: .*, exited with (-?\d+)\s*$")
+
+
 class StageFailed(RuntimeError):
-    """A DVC stage that exited non-zero; the message ends with the tail of its stderr."""
+    """A DVC stage that exited non-zero; the message ends with the tail of its stderr.
+
+    ``command_exit`` is the exit status of the stage's own command (None when DVC failed
+    before or around it); ``transient`` is False when that status is
+    :data:`trustir.stage.BAD_INPUT_EXIT` (bad input: a re-run cannot help, never retried).
+    """
 
     def __init__(self, stage: str, returncode: int, stderr_tail: Iterable[str]) -> None:
-        tail = "\n".join(line for line in stderr_tail if line.strip())
+        lines = [line for line in stderr_tail if line.strip()]
+        tail = "\n".join(lines)
         super().__init__(f"stage '{stage}' failed (dvc repro exit {returncode}):\n{tail}")
         self.stage, self.returncode = stage, returncode
+        found = [m for line in lines if (m := _CMD_EXIT.search(line))]
+        self.command_exit = int(found[-1].group(1)) if found else None
+        self.transient = self.command_exit != BAD_INPUT_EXIT
 
 
 # ------------------------------------------------------------------------ the DAG, from DVC
@@ -214,7 +229,35 @@ def logger_sink(logger: Any) -> Callable[[str, str], None]:
     return log
 
 
-@task(cache_policy=NO_CACHE, persist_result=False)
+def retry_transient(_task: Any, _task_run: Any, state: State) -> bool:
+    """Prefect's ``retry_condition_fn``: retry a failed stage unless it failed on bad input."""
+    err = state.result(raise_on_failure=False)
+    return not isinstance(err, StageFailed) or err.transient
+
+
+@dataclass(frozen=True)
+class Retries:
+    """How often a stage task is re-run after a transient failure, and the wait between."""
+
+    retries: int = 0
+    delay_s: float = 0.0
+
+    @classmethod
+    def of(cls, root: Path, retries: int | None = None, delay_s: float | None = None) -> Retries:
+        """The ``scale`` params of ``root``'s params.yaml, overridden by any given value."""
+        from trustir.config import load_sections, read_params_file
+        from trustir.scale.params import ScaleParams
+
+        path = root / "params.yaml"
+        raw = read_params_file(path) if path.is_file() else {}
+        scale = load_sections(raw, (ScaleParams,), origin="params.yaml", stage="pipeline").scale
+        return cls(
+            scale.retries if retries is None else retries,
+            scale.retry_delay_s if delay_s is None else delay_s,
+        )
+
+
+@task(cache_policy=NO_CACHE, persist_result=False, retry_condition_fn=retry_transient)
 def repro_stage(stage: str, root: str, force: bool = False) -> State:
     """One DVC stage as a Prefect task: Completed ("Cached" when DVC skipped it) or Failed."""
     logger = get_run_logger()  # bound to this task run; the reader threads log through it
@@ -288,16 +331,35 @@ def stages_markdown(runs: list[StageRun]) -> str:
 
 
 @flow(name="trustir-pipeline")
-def pipeline(root: str = ".", stages: list[str] | None = None, force: bool = False) -> dict:
+def pipeline(
+    root: str = ".",
+    stages: list[str] | None = None,
+    force: bool = False,
+    profile: str | None = None,
+    retries: int | None = None,
+    retry_delay_s: float | None = None,
+) -> dict:
     """Run the DVC DAG in ``root`` stage by stage (``stages``: only these, in DAG order;
-    ``force``: re-run even cached stages). Returns ``{stage: "ran" | "cached"}``."""
+    ``force``: re-run even cached stages; ``profile``: first merge ``profiles/<profile>.yaml``
+    into params.yaml, as ``trustir profile NAME --write`` does). A stage failing transiently is
+    re-run up to ``retries`` times, ``retry_delay_s`` apart (default: params ``scale``); one
+    failing on bad input never is. Returns ``{stage: "ran" | "cached"}``."""
     logger = get_run_logger()
     repo = str(Path(root).resolve())
+    if profile:
+        from trustir.profiles import apply_profile
+
+        apply_profile(Path(repo) / "params.yaml", profile, repo)
+        logger.info("params.yaml: applied profile %r", profile)
+    retry = Retries.of(Path(repo), retries, retry_delay_s)
     order = dag_stages(repo, stages)
-    logger.info("DVC stages, in order: %s", ", ".join(order))
+    logger.info("DVC stages, in order: %s (retries %d)", ", ".join(order), retry.retries)
     runs: list[StageRun] = []
     for stage in order:
-        state = repro_stage.with_options(task_run_name=stage)(stage, repo, force, return_state=True)
+        task_ = repro_stage.with_options(
+            task_run_name=stage, retries=retry.retries, retry_delay_seconds=retry.delay_s
+        )
+        state = task_(stage, repo, force, return_state=True)
         runs.append(state.result())  # a failed stage raises its StageFailed here
     create_markdown_artifact(
         key=STAGES_ARTIFACT, markdown=stages_markdown(runs), description="DVC stages of this run"
@@ -317,8 +379,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stages", nargs="*", help="only these stages (default: all, in DAG order)")
     parser.add_argument("--force", action="store_true", help="re-run stages even if cached")
+    parser.add_argument("--profile", help="merge profiles/PROFILE.yaml into params.yaml first")
+    parser.add_argument("--retries", type=int, help="default: params scale.retries")
     args = parser.parse_args(argv)
-    pipeline(root=str(repo_root()), stages=args.stages or None, force=args.force)
+    pipeline(
+        root=str(repo_root()),
+        stages=args.stages or None,
+        force=args.force,
+        profile=args.profile,
+        retries=args.retries,
+    )
     return 0
 
 

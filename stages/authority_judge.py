@@ -12,6 +12,7 @@ from trustir.authority.truth import samples_from_tables
 from trustir.io.runlog import write_run_record
 from trustir.io.stable import stable_labels
 from trustir.llm.config import LLMParams
+from trustir.scale.params import ScaleParams
 from trustir.stage import stage
 from trustir.tables import read_tables, write_tables
 
@@ -19,11 +20,12 @@ if TYPE_CHECKING:
     from trustir.params import Params
 
 
-@stage("authority_judge", sections=(LLMParams, AnnotateParams, AuthorityParams))
+@stage("authority_judge", sections=(LLMParams, AnnotateParams, AuthorityParams, ScaleParams))
 def main(params: "Params", root: Path) -> None:
     truth = read_tables(root / "data/authority_truth", ["benches", "items", "pairs", "lists"])
     samples = samples_from_tables(truth)
-    out = judge_all(samples, params.authority, params.llm, params.annotate.store)
+    out = judge_all(samples, params.authority, params.llm, params.annotate.store,
+                    fanout=params.scale.fanout)  # fmt: skip
     tables = {
         "labels": stable_labels(out.labels),
         "scores": out.scores,

@@ -1,7 +1,9 @@
 """Stage train_retriever (P3): train one loss under one label regime, score it on the test
 queries -> data/train_retriever/<loss>-<regime>/ (model/, run, per-query values, metrics.json).
 
-Usage (one item of the dvc.yaml matrix): ``python stages/train_retriever.py LOSS REGIME``.
+Usage (one item of the dvc.yaml matrix): ``python stages/train_retriever.py LOSS REGIME``;
+data-parallel on N GPUs: ``torchrun --standalone --nproc-per-node N stages/train_retriever.py
+LOSS REGIME`` (``multipos.train.batch_size`` is then per GPU; README "Scaling out").
 """
 
 import sys
@@ -30,6 +32,8 @@ def main(params: "Params", root: Path) -> None:
     tables["bm25_run"] = pl.read_parquet(root / f"data/index/{params.index.bm25.name}.run.parquet")
     out = root / "data/train_retriever" / variant_name(loss, regime)
     scores = train_variant(loss, regime, tables, params, out)
+    if scores is None:  # torchrun: a rank other than 0
+        return
     save_variant(scores, out)
     print(f"train_retriever {loss}/{regime}: {scores.measures} ({scores.info['steps']} steps)")
 

@@ -51,8 +51,10 @@ def _cmd_pipeline(args: argparse.Namespace) -> int:
     script = root / "flows" / "pipeline.py"
     if not script.is_file():
         raise FileNotFoundError(f"{script} is missing: run `trustir pipeline` in a trustir repo")
-    force = ["--force"] if args.force else []
-    return subprocess.call([sys.executable, str(script), *args.stages, *force], cwd=root)  # noqa: S603  this interpreter on a stage script of the repo
+    extra = ["--force"] if args.force else []
+    extra += ["--profile", args.profile] if args.profile else []
+    extra += ["--retries", str(args.retries)] if args.retries is not None else []
+    return subprocess.call([sys.executable, str(script), *args.stages, *extra], cwd=root)  # noqa: S603  this interpreter on a stage script of the repo
 
 
 def _cmd_world(args: argparse.Namespace) -> int:
@@ -165,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("pipeline", help=_cmd_pipeline.__doc__)
     s.add_argument("stages", nargs="*", help="only these stages (default: all, in DAG order)")
     s.add_argument("--force", action="store_true", help="re-run stages even if cached")
+    s.add_argument("--profile", help="merge profiles/PROFILE.yaml into params.yaml first")
+    s.add_argument("--retries", type=int, help="re-runs after a transient failure (params scale)")
     s.set_defaults(fn=_cmd_pipeline)
 
     s = sub.add_parser("compare", help=_cmd_compare.__doc__)

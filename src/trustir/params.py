@@ -30,6 +30,7 @@ from trustir.ranking.params import LtrParams
 from trustir.report.params import ReportParams
 from trustir.retrieval.params import IndexParams
 from trustir.retrieval.train_params import MultiposParams
+from trustir.scale.params import ScaleParams
 from trustir.section import Section
 from trustir.sources.params import DataParams
 from trustir.vision.params import VisionParams
@@ -55,6 +56,7 @@ class Params(Section):
     vision: VisionParams = VisionParams()
     prag: PragParams = PragParams()
     lvlm: LvlmParams = LvlmParams()
+    scale: ScaleParams = ScaleParams()
 
     @model_validator(mode="after")
     def _registered_names(self) -> Params:

@@ -22,6 +22,9 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     ValueError,
     DiskFullError,
 )
+#: the exit status of a stage that failed on its input (a user error above): re-running it
+#: cannot help, so the Prefect pipeline never retries it (any other failure may be transient).
+BAD_INPUT_EXIT = 3
 
 
 def user_error(*types: type[BaseException]) -> None:
@@ -39,7 +42,7 @@ def stage(
     only they are validated, and ``params`` has only them as attributes (any other raises
     ``UndeclaredSection`` naming the stage and the section), so the stage imports no area whose
     params it does not read. On a user error it prints ``trustir <stage>: error: <message>`` and
-    exits 1 (set TRUSTIR_DEBUG=1 for tracebacks).
+    exits with :data:`BAD_INPUT_EXIT` (set TRUSTIR_DEBUG=1 for tracebacks).
     """
 
     def deco(fn: Callable[[Any, Path], None]) -> Callable[[], None]:
@@ -52,7 +55,7 @@ def stage(
                 if os.environ.get("TRUSTIR_DEBUG"):
                     traceback.print_exc()
                 print(f"trustir {name}: error: {exc}", file=sys.stderr)
-                sys.exit(1)
+                sys.exit(BAD_INPUT_EXIT)
 
         main.sections = tuple(sections)  # type: ignore[attr-defined]
         return main

@@ -210,3 +210,72 @@ def test_malformed_corpus_fails_the_flow_at_fetch(
     assert "trustir fetch: error" in str(err) and "corpus.jsonl:3" in str(err)
     assert "corpus.jsonl:3" in (run.state.message or "")
     assert not (repo / "data" / "validate").exists()
+
+
+# ------------------------------------------------------------------------ retries (issue 18)
+
+#: a stage that fails (exit 1, transient) until it has been tried FAILS times, and exits with
+#: trustir.stage.BAD_INPUT_EXIT (3) whenever the file `bad` exists; `tries` counts its runs.
+FLAKY = """\
+import pathlib, sys
+tries = pathlib.Path("tries")
+n = int(tries.read_text()) + 1 if tries.exists() else 1
+tries.write_text(str(n))
+if pathlib.Path("bad").exists():
+    sys.exit(3)
+if n <= int(pathlib.Path("fails").read_text()):
+    sys.exit("flaky: the endpoint is restarting")
+pathlib.Path("out.txt").write_text(str(n))
+"""
+FLAKY_DVC_YAML = """\
+stages:
+  flaky:
+    cmd: python flaky.py
+    deps:
+      - flaky.py
+    outs:
+      - out.txt
+"""
+
+
+@pytest.fixture
+def flaky_repo(repo_maker: Callable[..., Path], tmp_path: Path) -> Path:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "dvc.yaml").write_text(FLAKY_DVC_YAML)
+    (src / "flaky.py").write_text(FLAKY)
+    # the retries come from params.yaml's scale section unless the flow is given them
+    (src / "params.yaml").write_text("scale:\n  retries: 2\n  retry_delay_s: 0\n")
+    subprocess.run(["git", "init", "-q"], cwd=src, check=True)
+    return repo_maker(tmp_path / "repo", profile=None, source=src)
+
+
+def test_transient_failures_are_retried_from_params(
+    prefect_harness: None, flaky_repo: Path
+) -> None:
+    (flaky_repo / "fails").write_text("2")  # fails twice, then succeeds: 3 tries of 3 allowed
+    run = run_flow(flaky_repo)
+    assert run.state.is_completed(), run.state
+    (task_run,) = run.tasks
+    assert task_run.run_count == 3 and (flaky_repo / "out.txt").read_text() == "3"
+
+
+def test_transient_failures_beyond_the_retries_fail(
+    prefect_harness: None, flaky_repo: Path
+) -> None:
+    (flaky_repo / "fails").write_text("5")
+    run = run_flow(flaky_repo, retries=1, retry_delay_s=0)  # the flow's values beat params
+    assert run.state.is_failed()
+    assert run.tasks[0].run_count == 2 and (flaky_repo / "tries").read_text() == "2"
+    err = failure(run)
+    assert isinstance(err, StageFailed) and err.command_exit == 1 and err.transient
+
+
+def test_bad_input_is_never_retried(prefect_harness: None, flaky_repo: Path) -> None:
+    (flaky_repo / "fails").write_text("0")
+    (flaky_repo / "bad").touch()
+    run = run_flow(flaky_repo, retries=3, retry_delay_s=0)
+    assert run.state.is_failed()
+    assert run.tasks[0].run_count == 1 and (flaky_repo / "tries").read_text() == "1"
+    err = failure(run)
+    assert isinstance(err, StageFailed) and err.command_exit == 3 and not err.transient

@@ -47,4 +47,4 @@ def test_stage_declares_what_it_reads(script: Path) -> None:
 
 def test_reads_are_found() -> None:
     annotate = next(s for s in STAGES if s.stem == "annotate")
-    assert sections_read(annotate) == {"annotate", "data", "evaluate", "llm"}
+    assert sections_read(annotate) == {"annotate", "data", "evaluate", "llm", "scale"}

@@ -15,9 +15,11 @@ from trustir.annotate.params import AnnotateParams
 from trustir.annotate.pool import pool_candidates, select_queries
 from trustir.annotate.run import judge_pairs
 from trustir.llm.config import LLMParams, make_backend
-from trustir.llm.ledger import Ledger
+from trustir.llm.ledger import COUNTS, Ledger
 from trustir.llm.store import LabelStore
 from trustir.retrieval.bm25 import document_texts
+from trustir.scale.fanout import enabled, fan_out
+from trustir.scale.params import FanoutParams
 from trustir.schema import GROUND_TRUTH_SOURCES
 
 
@@ -77,16 +79,55 @@ def judge_with_params(
     llm: LLMParams,
     run: str,
     show_progress: bool = True,
+    fanout: FanoutParams | None = None,
 ) -> tuple[pl.DataFrame, Ledger]:
     """Judge ``pairs`` through the label store with the annotate/llm params; (labels, ledger).
 
     ``pairs`` is as :func:`judge_pairs` takes it; only labels missing from the store
     (``annotate.store``) cost LLM calls. The ledger's run is ``<run>-<judge name>`` and is
-    appended to the ledger file. The labels carry ``pairs``' ids, row for row.
+    appended to the ledger file. The labels carry ``pairs``' ids, row for row. With ``fanout``
+    (params ``scale.fanout``) the pairs are judged in shards on a Dask cluster
+    (:func:`trustir.scale.fanout.fan_out`), each worker writing its labels to the store; the
+    shards are whole flush batches, so every LLM batch, and so every label, is the serial one.
     """
     judge = get_judge(annotate.judge, annotate)
+    if enabled(fanout):
+        assert fanout is not None
+        size = -(-fanout.shard_size // annotate.flush_every) * annotate.flush_every
+        shards = [pairs.slice(i, size) for i in range(0, pairs.height, size)]
+        done = fan_out(judge_shard, shards, fanout, name=f"{run}-judge", annotate=annotate, llm=llm)
+        ledger = Ledger(run=f"{run}-{judge.name}", model=done[0][1]["model"] if done else "")
+        for _, counts in done:
+            ledger.add(**{k: counts[k] for k in (*COUNTS, "seconds")})
+        labels = (
+            pl.concat([lab for lab, _ in done])
+            if done
+            else _judge_here(pairs, annotate, llm, ledger, show_progress)[0]
+        )
+    else:
+        labels, ledger = _judge_here(pairs, annotate, llm, Ledger(run=f"{run}-{judge.name}"),
+                                     show_progress)  # fmt: skip
+    ledger.append()
+    # the store is keyed by texts; the ids are the ones of this dataset
+    labels = (
+        labels.drop("query_id", "doc_id")
+        .with_columns(pairs["query_id"].alias("query_id"), pairs["doc_id"].alias("doc_id"))
+        .select(labels.columns)
+    )
+    return labels, ledger
+
+
+def _judge_here(
+    pairs: pl.DataFrame,
+    annotate: AnnotateParams,
+    llm: LLMParams,
+    ledger: Ledger,
+    show_progress: bool,
+) -> tuple[pl.DataFrame, Ledger]:
+    """Judge ``pairs`` in this process (the serial path, and each shard's)."""
+    judge = get_judge(annotate.judge, annotate)
     backend = make_backend(llm)
-    ledger = Ledger(run=f"{run}-{judge.name}", model=backend.model_id)
+    ledger.model = ledger.model or backend.model_id
     with LabelStore(store_path(annotate), flush_every=annotate.flush_every) as store:
         labels = judge_pairs(
             judge,
@@ -98,14 +139,17 @@ def judge_with_params(
             annotate.flush_every,
             show_progress=show_progress,
         )
-    ledger.append()
-    # the store is keyed by texts; the ids are the ones of this dataset
-    labels = (
-        labels.drop("query_id", "doc_id")
-        .with_columns(pairs["query_id"].alias("query_id"), pairs["doc_id"].alias("doc_id"))
-        .select(labels.columns)
-    )
     return labels, ledger
+
+
+def judge_shard(
+    pairs: pl.DataFrame, annotate: AnnotateParams, llm: LLMParams
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """One shard of :func:`judge_with_params` on a Dask worker: its labels (written to the
+    store as they come, so a rescheduled shard computes only what is missing) and its ledger
+    counts. The backend is loaded once per worker process (``make_backend`` caches it)."""
+    labels, ledger = _judge_here(pairs, annotate, llm, Ledger(), show_progress=False)
+    return labels, ledger.to_dict() | {"seconds": ledger.seconds}
 
 
 def annotate_candidates(
@@ -117,6 +161,7 @@ def annotate_candidates(
     llm: LLMParams,
     min_rel: int,
     show_progress: bool = True,
+    fanout: FanoutParams | None = None,
 ) -> AnnotationResult:
     """Judge the pooled candidates of the selected queries; only labels missing from the store
     cost LLM calls."""
@@ -128,7 +173,7 @@ def annotate_candidates(
         .join(docs, on="doc_id")
         .sort(["query_id", "doc_id"])
     )
-    labels, ledger = judge_with_params(pairs, params, llm, "annotate", show_progress)
+    labels, ledger = judge_with_params(pairs, params, llm, "annotate", show_progress, fanout)
     ok = labels.filter(pl.col("status") == "ok")  # unparseable and error rows are no qrels
     graded = ok.with_columns(
         grade_rule_expr(params, min_rel).cast(pl.Int64).alias("grade"),

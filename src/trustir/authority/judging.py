@@ -18,8 +18,10 @@ from trustir.authority.params import AuthorityParams
 from trustir.authority.ragauth import RagAnswer, answers_table, condition_docs
 from trustir.authority.sample import BenchSample
 from trustir.llm.config import LLMParams, make_backend
-from trustir.llm.ledger import Ledger
+from trustir.llm.ledger import COUNTS, Ledger
 from trustir.llm.store import LabelStore
+from trustir.scale.fanout import enabled, fan_out
+from trustir.scale.params import FanoutParams
 
 SCORES = {"row": pl.String, "item_id": pl.String, "score": pl.Float64}
 PREFS = {"row": pl.String, "pair_id": pl.String, "pref": pl.Float64}
@@ -97,33 +99,78 @@ def judge_all(
     llm: LLMParams,
     store: str | None = None,
     show_progress: bool = True,
+    fanout: FanoutParams | None = None,
 ) -> JudgeOutputs:
-    """Every (bench, text mode, judge) of ``params`` on the samples."""
-    backend = make_backend(llm)
-    ledger = Ledger(run="authority-judge", model=backend.model_id)
-    labels, scores, prefs, costs = [], [], [], []
-    with open_store(store) as st:
-        for sample in samples:
-            for text in text_modes(sample, params.text):
-                task = judge_task(sample, text == "text")
-                for name in params.judges:
-                    judge = make_authority_judge(name, params.levels, params.retry)
-                    row = row_name(sample.bench, name, text)
-                    run = run_judge(judge, task, backend, st, ledger, show_progress=show_progress,
-                                    desc=row)  # fmt: skip
-                    jm = run.judgement
-                    labels.append(run.labels.with_columns(pl.lit(row).alias("row")))
-                    scores += [(row, i, s) for i, s in jm.item_scores.items()]
-                    prefs += [(row, p, v) for p, v in (jm.pair_prefs or {}).items()]
-                    costs.append(_cost(row, sample.bench, judge, text, run.labels, jm,
-                                       len(judge.items_asked(task))))  # fmt: skip
+    """Every (bench, text mode, judge) of ``params`` on the samples. Each such unit is one
+    shard of :func:`trustir.scale.fanout.fan_out`: in this process one after the other, or on
+    the Dask cluster ``fanout`` (params ``scale.fanout``) names; the same rows either way."""
+    units = [
+        (sample, text, name)
+        for sample in samples
+        for text in text_modes(sample, params.text)
+        for name in params.judges
+    ]
+    done = fan_out(
+        judge_unit,
+        units,
+        fanout,
+        name="authority-judge",
+        params=params,
+        llm=llm,
+        store=store,
+        show_progress=show_progress and not enabled(fanout),
+    )
+    ledger = Ledger(run="authority-judge", model=done[0].model if done else "")
+    for unit in done:
+        ledger.add(**unit.counts)
     ledger.append()
     return JudgeOutputs(
-        labels=pl.concat(labels, how="diagonal_relaxed"),
-        scores=pl.DataFrame(scores, schema=SCORES, orient="row"),
-        prefs=pl.DataFrame(prefs, schema=PREFS, orient="row"),
-        costs=pl.DataFrame(costs, schema=COSTS),
+        labels=pl.concat([u.labels for u in done], how="diagonal_relaxed"),
+        scores=pl.DataFrame([r for u in done for r in u.scores], schema=SCORES, orient="row"),
+        prefs=pl.DataFrame([r for u in done for r in u.prefs], schema=PREFS, orient="row"),
+        costs=pl.DataFrame([u.cost for u in done], schema=COSTS),
         run=ledger.to_metrics(),
+    )
+
+
+@dataclass
+class UnitOutputs:
+    """One (bench, text mode, judge) of :func:`judge_all`: picklable, for a Dask worker."""
+
+    labels: pl.DataFrame
+    scores: list[tuple[str, str, float | None]]
+    prefs: list[tuple[str, str, float]]
+    cost: dict[str, Any]
+    model: str
+    counts: dict[str, float]  # this unit's ledger counters
+
+
+def judge_unit(
+    unit: tuple[BenchSample, str, str],
+    params: AuthorityParams,
+    llm: LLMParams,
+    store: str | None,
+    show_progress: bool = False,
+) -> UnitOutputs:
+    """Judge one sample in one text mode with one judge, through the store (a rescheduled
+    unit reads every committed call back instead of asking again)."""
+    sample, text, name = unit
+    backend = make_backend(llm)  # one per process: cached by params
+    ledger = Ledger(run="authority-judge", model=backend.model_id)
+    task = judge_task(sample, text == "text")
+    judge = make_authority_judge(name, params.levels, params.retry)
+    row = row_name(sample.bench, name, text)
+    with open_store(store) as st:
+        run = run_judge(judge, task, backend, st, ledger, show_progress=show_progress, desc=row)
+    jm = run.judgement
+    counts = ledger.to_dict()
+    return UnitOutputs(
+        labels=run.labels.with_columns(pl.lit(row).alias("row")),
+        scores=[(row, i, s) for i, s in jm.item_scores.items()],
+        prefs=[(row, p, v) for p, v in (jm.pair_prefs or {}).items()],
+        cost=_cost(row, sample.bench, judge, text, run.labels, jm, len(judge.items_asked(task))),
+        model=backend.model_id,
+        counts={k: counts[k] for k in COUNTS} | {"seconds": ledger.seconds},
     )
 
 

@@ -15,6 +15,7 @@ import hashlib
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,6 +110,23 @@ def _check(row: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(vals.get(c) for c in _COLS)
 
 
+def _when_unlocked(fn: Callable[[], T], timeout_s: float, path: Path) -> T:
+    """``fn()``, tried again while SQLite reports the file locked or busy (two processes
+    opening a new store at once: switching to WAL takes a lock the busy timeout does not wait
+    for), up to ``timeout_s``; then the error, naming the file."""
+    deadline = time.monotonic() + timeout_s
+    wait = 0.01
+    while True:
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            transient = "locked" in str(exc) or "busy" in str(exc)
+            if not transient or time.monotonic() > deadline:
+                raise sqlite3.OperationalError(f"{path}: {exc}") from exc
+            time.sleep(wait)
+            wait = min(wait * 2, 0.5)
+
+
 class LabelStore:
     """Labels by key in one SQLite file; ``put_many`` commits a batch atomically.
 
@@ -122,9 +140,17 @@ class LabelStore:
         self.path = Path(path) if path else cache_dir("labels") / "labels.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.flush_every = flush_every
+        self.timeout_s = timeout_s
         self._lock = threading.RLock()
         self._buffer: list[tuple[Any, ...]] = []
-        self._db = sqlite3.connect(self.path, timeout=timeout_s, check_same_thread=False)
+        # IMMEDIATE: a write transaction takes the write lock when it begins, waiting up to
+        # timeout_s for another process's (a deferred one could fail at once on upgrade)
+        self._db = sqlite3.connect(
+            self.path, timeout=timeout_s, check_same_thread=False, isolation_level="IMMEDIATE"
+        )
+        _when_unlocked(self._open_schema, timeout_s, self.path)
+
+    def _open_schema(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # durable across process kills
         with self._db:
@@ -153,13 +179,21 @@ class LabelStore:
         vals = [_check(r) for r in rows]
         if not vals:
             return 0
-        marks = ",".join("?" * len(_COLS))
-        with self._lock, self._db:
-            self._db.executemany(
-                f"INSERT OR REPLACE INTO labels ({','.join(_COLS)}) VALUES ({marks})",  # noqa: S608  constant columns
-                vals,
-            )
+        with self._lock:
+            self._write(vals)
         return len(vals)
+
+    def _write(self, vals: list[tuple[Any, ...]]) -> None:
+        """One transaction of ``vals`` (all or nothing), retried while another process holds
+        the file past the busy timeout: never a ``database is locked`` failure."""
+        marks = ",".join("?" * len(_COLS))
+        sql = f"INSERT OR REPLACE INTO labels ({','.join(_COLS)}) VALUES ({marks})"  # noqa: S608  constant columns
+
+        def write() -> None:
+            with self._db:  # commits, or rolls back on any error
+                self._db.executemany(sql, vals)
+
+        _when_unlocked(write, self.timeout_s, self.path)
 
     def add(self, row: Mapping[str, Any]) -> None:
         """Buffer one row; flushes when ``flush_every`` rows wait."""
@@ -174,12 +208,7 @@ class LabelStore:
             rows, self._buffer = self._buffer, []
             if not rows:
                 return 0
-            marks = ",".join("?" * len(_COLS))
-            with self._db:
-                self._db.executemany(
-                    f"INSERT OR REPLACE INTO labels ({','.join(_COLS)}) VALUES ({marks})",  # noqa: S608  constant columns
-                    rows,
-                )
+            self._write(rows)
             return len(rows)
 
     # ---- reads ----------------------------------------------------------------------------

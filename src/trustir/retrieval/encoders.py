@@ -106,8 +106,11 @@ class Encoder:
     def dim(self) -> int:
         return int(self.model.config.hidden_size)
 
-    def forward(self, texts: list[str]) -> torch.Tensor:  # [len(texts), dim], with grad
-        """Embed a batch with gradients (training); normalised rows."""
+    def forward(
+        self, texts: list[str], model: torch.nn.Module | None = None
+    ) -> torch.Tensor:  # [len(texts), dim], with grad
+        """Embed a batch with gradients (training); normalised rows. ``model``: the module to
+        run instead of ``self.model`` (its DDP wrapper under torchrun)."""
         batch = self.tokenizer(
             texts,
             padding=True,
@@ -115,7 +118,7 @@ class Encoder:
             max_length=self.max_length,
             return_tensors="pt",
         ).to(self.device)
-        hidden = self.model(**batch).last_hidden_state  # [b, seq, dim]
+        hidden = (model or self.model)(**batch).last_hidden_state  # [b, seq, dim]
         emb = pool(hidden, batch["attention_mask"], self.pooling)  # [b, dim]
         return torch.nn.functional.normalize(emb, dim=-1)
 

@@ -247,8 +247,9 @@ def train_variant(
     params: Params,
     out_dir: Path,
     show_progress: bool = True,
-) -> Scores:
-    """Train ``loss`` under ``regime``, save the model to ``out_dir/model`` and score it.
+) -> Scores | None:
+    """Train ``loss`` under ``regime``, save the model to ``out_dir/model`` and score it
+    (None on a torchrun rank other than 0, which only trains).
 
     ``tables``: ``corpus``, ``queries``, ``qrels`` (fetched; human labels have source "human"),
     ``llm_qrels`` (the annotate stage's) and ``bm25_run`` (hard negatives).
@@ -262,6 +263,8 @@ def train_variant(
     result = train_biencoder(
         phases, corpus_text_map(tables["corpus"]), tp, Path(out_dir) / "model", None, show_progress
     )
+    if result.model_dir is None:  # a torchrun rank other than 0: rank 0 saved and scores
+        return None
     ev = params_eval_set(
         params, tables["corpus"], tables["queries"], tables["qrels"], tables["bm25_run"]
     )

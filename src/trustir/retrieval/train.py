@@ -5,7 +5,9 @@ every candidate of the batch: the positives each query uses in the loss and the 
 (mined from BM25) of every query in the batch, deduplicated by doc id. Masks are built from doc
 ids, so a query's positives are never its negatives, in-batch ones included. Gradient
 accumulation, AdamW with linear warmup and decay, fp32 on CPU and bf16 autocast on CUDA, seeded
-(deterministic on CPU), a progress bar with the loss, checkpoints as safetensors.
+(deterministic on CPU), a progress bar with the loss, checkpoints as safetensors. Under
+``torchrun`` it trains data-parallel (DDP): ``batch_size`` queries per rank, the in-batch
+negatives of the whole global batch gathered across ranks (``trustir.retrieval.distributed``).
 
 Public entry point: ``train_biencoder(train, corpus_texts, params, out_dir, init)``.
 """
@@ -28,6 +30,7 @@ import torch
 from trustir.io.atomic import atomic_dir
 from trustir.io.stable import stable_numbers
 from trustir.retrieval.bm25 import document_texts
+from trustir.retrieval.distributed import current, gather_rows, init_from_env
 from trustir.retrieval.encoders import Encoder
 from trustir.retrieval.losses import LOSSES, Loss
 from trustir.retrieval.negatives import mine_hard_negatives
@@ -233,6 +236,13 @@ class BiEncoderTrainer:
             init or params.model, params.pooling, params.max_length, params.device
         )
         self.device = self.encoder.device
+        self.ranks = current()  # rank 0 of 1 unless torchrun's process group is up
+        self._ddp: torch.nn.Module | None = None  # the DDP wrapper of the model, when W > 1
+
+    @property
+    def global_batch(self) -> int:
+        """Queries per micro-batch over all ranks: the in-batch negatives every query sees."""
+        return self.params.batch_size * self.ranks.world
 
     def _check(self, phases: Sequence[TrainPhase]) -> None:
         for phase in phases:
@@ -252,8 +262,8 @@ class BiEncoderTrainer:
         rng = np.random.default_rng([p.seed, epoch_seed])
         order = rng.permutation(len(queries)).tolist()
         out = []
-        for start in range(0, len(order), p.batch_size):
-            qs = [queries[i] for i in order[start : start + p.batch_size]]
+        for start in range(0, len(order), self.global_batch):  # the same on every rank
+            qs = [queries[i] for i in order[start : start + self.global_batch]]
             chosen = [
                 choose_examples(q, self.loss, p.max_positives, p.hard_negatives, rng) for q in qs
             ]
@@ -262,6 +272,8 @@ class BiEncoderTrainer:
         return out
 
     def _batch_loss(self, batch: Batch) -> torch.Tensor:  # []
+        if self._ddp is not None:
+            return self._batch_loss_ddp(batch)
         p = self.params
         use_bf16 = p.bf16 and self.device.type == "cuda"
         autocast = (
@@ -276,6 +288,26 @@ class BiEncoderTrainer:
         neg = batch.neg_mask.to(self.device)  # [B, N]
         return self.loss(scores, pos, neg, **p.loss_options)
 
+    def _batch_loss_ddp(self, batch: Batch) -> torch.Tensor:  # []
+        """The global batch's loss on this rank: it encodes its share of the queries and of the
+        candidates in one DDP forward, and gathers the other ranks' rows (with gradient)."""
+        p = self.params
+        qa, qb = self.ranks.share(len(batch.query_texts))
+        da, db = self.ranks.share(len(batch.doc_ids))
+        texts = batch.query_texts[qa:qb] + [self.corpus_texts[i] for i in batch.doc_ids[da:db]]
+        use_bf16 = p.bf16 and self.device.type == "cuda"
+        autocast = (
+            torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
+        )
+        with autocast:
+            emb = self.encoder.forward(texts, model=self._ddp).float()  # [nq + nd, dim]
+        q = gather_rows(emb[: qb - qa], len(batch.query_texts))  # [B_global, dim]
+        d = gather_rows(emb[qb - qa :], len(batch.doc_ids))  # [N, dim]
+        scores = q @ d.T / p.temperature  # [B_global, N]
+        pos = batch.pos_mask.to(self.device)  # [B_global, N]
+        neg = batch.neg_mask.to(self.device)  # [B_global, N]
+        return self.loss(scores, pos, neg, **p.loss_options)
+
     def fit(self, phases: Sequence[TrainPhase], show_progress: bool = True) -> TrainResult:
         """Train over the phases in order (one optimizer, one warmup + linear-decay schedule)."""
         from tqdm.auto import tqdm
@@ -285,6 +317,18 @@ class BiEncoderTrainer:
         torch.manual_seed(p.seed)  # dropout; the data order has its own seeded streams
         model = self.encoder.model
         model.train()
+        if self.ranks.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = None  # CPU (gloo)
+            if self.device.type == "cuda":  # LOCAL_RANK's GPU (init_from_env set it)
+                ids = [
+                    self.device.index
+                    if self.device.index is not None
+                    else torch.cuda.current_device()
+                ]
+            # HF encoders carry parts the pooled embedding never uses (BERT's pooler)
+            self._ddp = DistributedDataParallel(model, device_ids=ids, find_unused_parameters=True)
         no_decay = ("bias", "LayerNorm.weight", "LayerNorm.bias", "layer_norm", "norm.weight")
         named = [(n, w) for n, w in model.named_parameters() if w.requires_grad]
         groups = [
@@ -297,10 +341,12 @@ class BiEncoderTrainer:
         fused = self.device.type in ("cpu", "cuda")  # one kernel per step: ~7× faster on CPU
         optim = torch.optim.AdamW(groups, lr=p.lr, fused=fused or None)
         steps_per_epoch = [
-            math.ceil(math.ceil(len(ph.queries) / p.batch_size) / p.grad_accum) for ph in phases
+            math.ceil(math.ceil(len(ph.queries) / self.global_batch) / p.grad_accum)
+            for ph in phases
         ]
         total = sum(s * ph.epochs for s, ph in zip(steps_per_epoch, phases, strict=True))
         sched = torch.optim.lr_scheduler.LambdaLR(optim, linear_warmup(total, p.warmup_ratio))
+        show_progress = show_progress and self.ranks.main
         bar = tqdm(total=total, desc=f"train {p.loss}", unit="step", disable=not show_progress)
         losses: list[float] = []
         examples, epoch_index, last_epoch_losses = 0, 0, []
@@ -313,9 +359,12 @@ class BiEncoderTrainer:
                 for start in range(0, len(batches), p.grad_accum):
                     group = batches[start : start + p.grad_accum]
                     step_loss = 0.0
-                    for batch, n_q in group:
-                        loss = self._batch_loss(batch) / len(group)
-                        loss.backward()
+                    for i, (batch, n_q) in enumerate(group):
+                        last = i == len(group) - 1  # DDP averages gradients once per step
+                        sync = self._ddp.no_sync() if self._ddp and not last else _nothing()
+                        with sync:
+                            loss = self._batch_loss(batch) / len(group)
+                            loss.backward()
                         step_loss += float(loss.detach())
                         examples += n_q
                     if p.max_grad_norm is not None:
@@ -329,6 +378,7 @@ class BiEncoderTrainer:
                     bar.set_postfix(loss=f"{step_loss:.4f}", phase=phase.name)
         bar.close()
         model.eval()
+        self._ddp = None
         seconds = time.perf_counter() - t0
         final = float(np.mean(last_epoch_losses)) if last_epoch_losses else float("nan")
         return TrainResult(None, len(losses), examples, seconds, final, losses)
@@ -348,6 +398,10 @@ class BiEncoderTrainer:
         return out_dir
 
 
+def _nothing() -> contextlib.AbstractContextManager[None]:
+    return contextlib.nullcontext()
+
+
 def train_biencoder(
     train: Sequence[TrainQuery] | Sequence[TrainPhase],
     corpus_texts: dict[str, str],
@@ -361,7 +415,10 @@ def train_biencoder(
     ``train``: queries (trained for ``params.epochs``) or phases (a curriculum: each phase for its
     own epochs, in order). ``corpus_texts``: doc_id -> text (``corpus_text_map``). ``init``: a
     model id/dir to start from instead of ``params.model`` (BOOM continues from a checkpoint).
+    Under ``torchrun`` every rank trains (DDP) and rank 0 alone saves; the others wait for it
+    and get ``model_dir`` None.
     """
+    ranks = init_from_env()
     if not train:
         raise ValueError("no training queries")
     phases = (
@@ -371,7 +428,8 @@ def train_biencoder(
     )
     trainer = BiEncoderTrainer(params, corpus_texts, init)
     result = trainer.fit(phases, show_progress)
-    if out_dir is None:
+    if out_dir is None or not ranks.main:
+        _barrier(ranks.world)  # rank 0 is saving
         return result
     meta = {
         "init": init or params.model,
@@ -383,6 +441,12 @@ def train_biencoder(
         },
     }
     saved = trainer.save(out_dir, meta)
+    _barrier(ranks.world)
     return TrainResult(
         saved, result.steps, result.examples, result.seconds, result.final_loss, result.losses
     )
+
+
+def _barrier(world: int) -> None:
+    if world > 1:
+        torch.distributed.barrier()
