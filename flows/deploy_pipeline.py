@@ -40,11 +40,14 @@ def full_name(name: str = DEPLOYMENT_NAME) -> str:
 
 def ensure_pool(pool: str, pool_type: str = "process") -> None:
     """``prefect work-pool create --type TYPE POOL`` unless the pool exists."""
-    inspect = subprocess.run(
-        ["prefect", "work-pool", "inspect", pool], capture_output=True, text=True
+    inspect = subprocess.run(  # noqa: S603  fixed argv, no shell
+        ["prefect", "work-pool", "inspect", pool],  # noqa: S607  the venv's prefect on PATH
+        capture_output=True,
+        text=True,
     )
     if inspect.returncode != 0:
-        subprocess.run(["prefect", "work-pool", "create", "--type", pool_type, pool], check=True)
+        create = ["prefect", "work-pool", "create", "--type", pool_type, pool]
+        subprocess.run(create, check=True)  # noqa: S603, S607  fixed argv; the venv's prefect
 
 
 def deploy(

@@ -92,7 +92,7 @@ def judge_with_params(
     """
     judge = get_judge(annotate.judge, annotate)
     if enabled(fanout):
-        assert fanout is not None
+        assert fanout is not None  # noqa: S101  narrows the type; enabled() checked it
         size = -(-fanout.shard_size // annotate.flush_every) * annotate.flush_every
         shards = [pairs.slice(i, size) for i in range(0, pairs.height, size)]
         done = fan_out(judge_shard, shards, fanout, name=f"{run}-judge", annotate=annotate, llm=llm)
