@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -80,22 +81,33 @@ def target_quality(ctx: TargetContext, pairs: list[Pair], targets: np.ndarray) -
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def run_agree(p: AgreeParams, data: Path, out: Path) -> dict:
-    """``agree_train``: targets, then every row of ``p.rows()`` trained and evaluated."""
+VLMFactory = Callable[[AgreeParams, list[str]], VLM]
+
+
+def run_agree(
+    p: AgreeParams,
+    data: Path,
+    out: Path,
+    start_vlm: VLMFactory = backbone,
+    target_vlm: VLMFactory | None = None,
+) -> dict:
+    """``agree_train``: targets, then every row of ``p.rows()`` trained and evaluated.
+    ``start_vlm`` / ``target_vlm`` build the retriever's backbone and the MLLM (the GPU script
+    passes a random real-size Qwen2-VL when no checkpoint is cached)."""
     t0 = time.perf_counter()
     col = read_collection(data)
     store = ImageStore(data / "pages", col.pages.select(pl.col("page_id").alias("image_id"),
                                                         "sha256"))  # fmt: skip
     vocabulary = [*col.queries["text"], *col.pages["text"]]
     torch.manual_seed(p.seed)
-    model = LateInteractionRetriever(backbone(p, vocabulary), p.dim)
+    model = LateInteractionRetriever(start_vlm(p, vocabulary), p.dim)
     start = copy.deepcopy(model.state_dict())
     page_ids = col.pages["page_id"].to_list()
     feats, grid_thw = visual_features(model.vlm, [store.get(i) for i in page_ids])
     row_of = {pid: i for i, pid in enumerate(page_ids)}
     searched = col.pages.filter(pl.col("split").is_in(["test", "both"]))["page_id"].to_list()
     pairs = train_pairs(col)
-    ctx = TargetContext(p, store, col.regions, vocabulary)
+    ctx = TargetContext(p, store, col.regions, vocabulary, target_vlm)
     needs_targets = any(local for _, local, _ in p.rows())
     targets, cache = (cached_targets(p.target, ctx, pairs) if needs_targets
                       else (None, {"hits": 0, "misses": 0}))  # fmt: skip

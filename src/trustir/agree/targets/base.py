@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
@@ -42,6 +43,8 @@ class TargetContext:
     store: ImageStore
     regions: pl.DataFrame
     vocabulary: list[str] = field(default_factory=list)
+    #: builds the MLLM from (params, vocabulary); None: ``agree.target_model`` (tiny or hub id)
+    build_vlm: Callable[[AgreeParams, list[str]], Any] | None = None
 
     @property
     def grid(self) -> int:

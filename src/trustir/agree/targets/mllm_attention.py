@@ -27,8 +27,12 @@ def target_vlm(ctx: TargetContext) -> VLM:
         tiny=p.tiny.model_copy(update={"seed": p.target_seed}), image_size=p.image_size,
         dtype=p.dtype, device=p.device,
     )  # fmt: skip
-    vlm = build_tiny(ctx.vocabulary, vp) if p.target_model == "tiny" else load_vlm(
-        p.target_model, vp)  # fmt: skip
+    if ctx.build_vlm is not None:
+        vlm = ctx.build_vlm(p, ctx.vocabulary)
+    elif p.target_model == "tiny":
+        vlm = build_tiny(ctx.vocabulary, vp)
+    else:
+        vlm = load_vlm(p.target_model, vp)
     vlm.model.set_attn_implementation("eager")
     vlm.model.eval()
     return vlm
