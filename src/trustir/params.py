@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import model_validator
 
+from trustir.agree.params import AgreeParams
 from trustir.annotate.bench_params import JudgeBenchParams
 from trustir.annotate.params import AnnotateParams
 from trustir.authority.params import AuthorityParams
@@ -57,6 +58,7 @@ class Params(Section):
     prag: PragParams = PragParams()
     lvlm: LvlmParams = LvlmParams()
     scale: ScaleParams = ScaleParams()
+    agree: AgreeParams = AgreeParams()
 
     @model_validator(mode="after")
     def _registered_names(self) -> Params:

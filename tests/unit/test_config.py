@@ -71,7 +71,7 @@ def test_every_section_is_named_by_its_field():
     from trustir.params import SECTIONS
 
     assert [s.section_name for s in SECTIONS] == list(Params.model_fields)
-    assert len(SECTIONS) == 16
+    assert len(SECTIONS) == 17
 
 
 def test_a_stage_sees_only_the_sections_it_declares(tmp_path):

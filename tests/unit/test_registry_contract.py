@@ -446,6 +446,52 @@ def check_prag_generator(reg: Registry, name: str) -> None:
         raise AssertionError(f"{name}: an empty reply must be unparseable")
 
 
+# -- P6 AGREE local losses: finite, zero-or-more, gradients on s only; a perfect match scores least
+def check_agree_local_loss(reg: Registry, name: str) -> None:
+    import torch
+
+    from trustir.agree.local import LocalOptions
+
+    loss = reg.get(name)
+    opts = LocalOptions(top_k_percent=25.0)
+    g = torch.Generator().manual_seed(0)
+    target = torch.softmax(torch.randn(3, 8, generator=g) * 3, dim=1)  # (B, P), rows sum to 1
+    s = torch.randn(3, 8, generator=g, requires_grad=True)
+    value = loss(s, target, opts)
+    assert value.shape == () and torch.isfinite(value) and value.item() >= -1e-6, name
+    value.backward()
+    assert torch.isfinite(s.grad).all() and s.grad.abs().sum() > 0, name
+    matched = loss(target / target.amax(dim=1, keepdim=True) * 10, target, opts)
+    assert matched.item() <= value.item() + 1e-6, name
+
+
+# -- P6 AGREE target sources: (n, P) non-negative rows summing to 1, deterministic -------------
+def check_agree_target(reg: Registry, name: str, tmp: Path, mp: pytest.MonkeyPatch) -> None:
+    from trustir.agree.pages import read_collection
+    from trustir.agree.params import AgreeParams
+    from trustir.agree.pipeline import make_collection
+    from trustir.agree.targets import Pair, TargetContext
+    from trustir.vision.images import ImageStore
+    from trustir.vision.params import TinyVLMParams
+
+    tiny = TinyVLMParams(hidden_size=32, heads=2, kv_heads=1, vision_dim=32)
+    p = AgreeParams(image_size=56, blocks_per_side=2, pages=4, entities=4, test_fraction=0.5,
+                    tiny=tiny)  # fmt: skip
+    make_collection(0.1, 7, p, tmp, tmp / "vd")
+    col = read_collection(tmp / "vd")
+    store = ImageStore(tmp / "vd" / "pages",
+                       col.pages.select(pl.col("page_id").alias("image_id"), "sha256"))  # fmt: skip
+    texts = dict(col.queries.select("query_id", "text").iter_rows())
+    pairs = [Pair(q, texts[q], d) for q, d in col.qrels.select("query_id", "doc_id").head(3).rows()]
+    ctx = TargetContext(p, store, col.regions, [*texts.values(), *col.pages["text"]])
+    source = reg.get(name)
+    out = source.compute(ctx, pairs)
+    assert out.shape == (3, (56 // 28) ** 2) and (out >= 0).all(), name
+    assert np.allclose(out.sum(axis=1), 1.0, atol=1e-5), name
+    assert np.array_equal(out, source.compute(ctx, pairs)), name
+    assert source.fingerprint(ctx) == source.fingerprint(ctx) and source.description, name
+
+
 CONTRACTS: dict[str, Callable[..., None]] = {
     "loss": check_loss,
     "merge method": check_merge,
@@ -463,8 +509,10 @@ CONTRACTS: dict[str, Callable[..., None]] = {
     "llm backend": check_backend,
     "confidence method": check_confidence_method,
     "prag generator": check_prag_generator,
+    "agree local loss": check_agree_local_loss,
+    "agree target": check_agree_target,
 }
-NEEDS_TMP = {"source", "llm backend"}
+NEEDS_TMP = {"source", "llm backend", "agree target"}
 
 
 def test_every_registry_has_a_contract() -> None:

@@ -35,9 +35,10 @@ TABLES: tuple[TableEntry, ...] = (
     _entry("authority", "data/authority", "P1 AuthorityBench"),
     _entry("calibration", "data/calibration", "P4 MACE calibration under several correct answers"),
     _entry("mmeb", "data/mmeb", "P2 CoCoA / P7 CoMa multimodal embedding pre-training"),
+    _entry("vidore", "data/vidore", "P6 AGREE attention-grounded visual document retrieval"),
+    _entry("prag", "data/prag", "P9 Parametric RAG: documents as LoRAs"),
     _entry("lvlm", "data/lvlm", "P10 LVLM knowledge boundaries: VLM vs its text-only LLM"),
     TableEntry("judges", "data/judge_bench", "LLM judges on pooled train pairs (issue 13)"),
-    _entry("prag", "data/prag", "P9 Parametric RAG: documents as LoRAs"),
 )
 
 
