@@ -25,6 +25,7 @@ from trustir.io.atomic import (
     write_text,
 )
 from trustir.tables import write_tables
+from trustir.stage import BAD_INPUT_EXIT
 
 REPO = Path(__file__).resolve().parents[2]
 SIZE = 256 * 1024
@@ -121,7 +122,7 @@ def test_the_fetch_stage_on_a_full_disk_fails_clearly_and_keeps_its_outputs(tmp_
         before = {p.name: p.read_bytes() for p in (root / "data/fetch").iterdir()}
         fill(root / "data", leave=2 * 1024)
         second = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
-        assert second.returncode == 1
+        assert second.returncode == BAD_INPUT_EXIT  # a user error: never retried by the flow
         assert "Traceback" not in second.stderr
         assert "trustir fetch: error: no space left on the device while writing" in second.stderr
         assert {p.name: p.read_bytes() for p in (root / "data/fetch").iterdir()} == before
