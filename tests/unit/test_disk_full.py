@@ -24,8 +24,8 @@ from trustir.io.atomic import (
     write_parquet,
     write_text,
 )
-from trustir.tables import write_tables
 from trustir.stage import BAD_INPUT_EXIT
+from trustir.tables import write_tables
 
 REPO = Path(__file__).resolve().parents[2]
 SIZE = 256 * 1024
