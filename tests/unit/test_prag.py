@@ -275,3 +275,25 @@ def test_cat_merge_sums_the_adapters_deltas(tiny_base) -> None:
         got = pm(input_ids=ids).logits
         pm.unload()
     torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+
+
+def test_world_inputs_noise_replaces_lowest_ranks_with_irrelevant_docs() -> None:
+    from trustir.prag.data import build_inputs, holds_answer
+    from trustir.prag.params import PragParams
+    from trustir.retrieval.params import Bm25Params
+    from trustir.sources.params import DataParams
+
+    pp = PragParams.model_validate(
+        {"data": {"max_questions": 3, "top_k": 2}, "noise": [0.0, 0.5, 1.0]}
+    )
+    inputs = build_inputs(pp, DataParams(scale=0.15), Bm25Params(), Path("."))
+    text = {d: f"{t} {x}" for d, t, x in inputs.docs.select("doc_id", "title", "text").rows()}
+    answers = dict(inputs.questions.select("qid", "answers").iter_rows())
+    assert inputs.questions["hit"].all() and inputs.questions.height == 3
+    for qid in answers:
+        ctx = inputs.contexts.filter(pl.col("qid") == qid).sort("noise", "rank")
+        at = {n: g["doc_id"].to_list() for (n,), g in ctx.group_by("noise", maintain_order=True)}
+        assert at[0.5][0] == at[0.0][0] and at[0.5][1] in at[1.0]  # rank 2 goes first; nested
+        assert not set(at[1.0]) & set(at[0.0])
+        assert not any(holds_answer(text[d], answers[qid]) for d in at[1.0])
+        assert any(holds_answer(text[d], answers[qid]) for d in at[0.0])  # require_hit

@@ -72,7 +72,7 @@ class LoraParams(Section):
     seed: int = 0
     #: plain (one peft model, one document at a time) or batched (several documents' LoRAs
     #: in one forward, a different adapter per row; equal to plain within tolerance)
-    trainer: Literal["plain", "batched"] = "batched"
+    trainer: Literal["plain", "batched"] = "plain"
     #: documents per batched forward
     batch_docs: int = Field(8, gt=0)
 

@@ -99,7 +99,7 @@ def prag_report(t: dict[str, pl.DataFrame], pp: Any, model: str, provenance: Any
     details = {
         "questions": questions.height,
         "documents": adapters.height,
-        "top_k_hit_rate": float(questions["hit"].mean()),
+        "share_of_kept_questions_with_a_hit": float(questions["hit"].mean()),
         "vanilla": prior,
         "adapter_bytes_mean": float(adapters["bytes"].mean()),
         "train_loss_mean": float(adapters["loss"].mean()),
@@ -113,7 +113,7 @@ def prag_report(t: dict[str, pl.DataFrame], pp: Any, model: str, provenance: Any
         f"lr={pp.lora.lr:g}, {pp.lora.epochs} epoch) on {model}; noise = share of the top-k "
         "replaced by irrelevant documents.",
         f"Vanilla (no documents) EM {prior['em']:.3f} / contains {prior['contains']:.3f}: the "
-        "prior cannot answer (the world's facts are synthetic).",
+        "model's prior on these facts (with world data they exist only in the world's pages).",
         f"Adapter cosine: same entity {cos['same_entity_cosine']:.3f} "
         f"({cos['same_entity_pairs']:.0f} pairs) vs unrelated {cos['unrelated_cosine']:.3f} "
         f"({cos['unrelated_pairs']:.0f} pairs); {details['adapter_bytes_mean'] / 1024:.0f} KiB "
