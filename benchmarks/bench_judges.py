@@ -130,13 +130,15 @@ def verdict_scores(verdicts) -> np.ndarray:
 
 def main() -> None:
     from trustir.annotate.base import get_judge
+    from trustir.annotate.params import AnnotateParams
     from trustir.llm.backends.hf import HFBackend
     from trustir.llm.base import LLMError
     from trustir.llm.llamacpp import peak_rss_mb
 
     items = pairs()
     llm = HFBackend("smollm2", device="cpu", batch_size=16)
-    judges = [get_judge(n) for n in JUDGES.split(",")]
+    # the judges as the stages run them (default params: query likelihood = upr-chat with PMI)
+    judges = [get_judge(n, AnnotateParams()) for n in JUDGES.split(",")]
     seqs = {j.name: judge_sequences(j, llm, items) for j in judges}
     n_params = sum(p.numel() for n, p in llm.model.named_parameters() if "embed" not in n)
     gflops = matmul_gflops()
