@@ -179,7 +179,7 @@ def test_endpoint_dying_mid_stage_keeps_finished_labels_and_resumes(
         ):
             judge(client(dying, model_dir, max_retries=1), store, df)
         first = statuses(store)
-        assert first["ok"] >= 16 and first["ok"] + first["error"] == 40  # every label accounted
+        assert first == {"ok": 17, "error": 23}  # the 17 answered; every label accounted
         done = set(store.frame().filter(pl.col("status") == "ok")["key"])
         with serving(tiny, port=port) as back:
             out = judge(client(back, model_dir), store, df)
