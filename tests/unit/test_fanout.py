@@ -122,7 +122,14 @@ def test_p1_judging_on_two_workers_equals_the_serial_tables(tmp_path: Path) -> N
     )  # fmt: skip
     samples, _ = build_samples(params, bench_context(params, DataParams(scale=0.15), tmp_path))
     llm = LLMParams(backend="hf", model=str(build_tiny_model(tmp_path / "tiny")), device="cpu")
-    serial = judge_all(samples, params, llm, str(tmp_path / "a.sqlite"), show_progress=False)
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(TWO.threads_per_worker)  # the workers' count: float sums in one order
+    try:
+        serial = judge_all(samples, params, llm, str(tmp_path / "a.sqlite"), show_progress=False)
+    finally:
+        torch.set_num_threads(threads)
     dask = judge_all(samples, params, llm, str(tmp_path / "b.sqlite"), False, TWO)
     assert serial.costs.height == 2 * 2 * 3  # 2 world benches x (notext, text) x 3 judges
     for name in ("scores", "prefs", "costs"):
