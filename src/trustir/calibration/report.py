@@ -23,7 +23,7 @@ from trustir.calibration.items import Item, Sample
 from trustir.calibration.methods import METHODS
 from trustir.calibration.params import CalibrationParams
 from trustir.calibration.qa import is_correct
-from trustir.report.table import Table
+from trustir.report.table import PER_QUERY_SCHEMA, Table
 
 JUDGED = {
     "method": pl.String,
@@ -183,16 +183,7 @@ def metrics_table(
         title=title,
         cells=cells,
         higher_is_better={c: c not in lower for r in cells.values() for c in r},
-        per_query=pl.DataFrame(
-            pq,
-            schema={
-                "row": pl.String,
-                "column": pl.String,
-                "query_id": pl.String,
-                "value": pl.Float64,
-            },
-            orient="row",
-        ),  # fmt: skip
+        per_query=pl.DataFrame(pq, schema=PER_QUERY_SCHEMA, orient="row"),
         row_label="method",
         provenance=provenance,
         notes=[

@@ -22,7 +22,7 @@ from trustir.calibration.methods import METHODS
 from trustir.calibration.qa import is_correct
 from trustir.calibration.report import CalibrationReport, per_question_auroc, per_question_ece
 from trustir.lvlm.params import LvlmParams
-from trustir.report.table import Table
+from trustir.report.table import PER_QUERY_SCHEMA, Table
 
 JUDGED = {
     "row": pl.String,
@@ -114,16 +114,7 @@ def metrics_table(judged: pl.DataFrame, p: LvlmParams, title: str, provenance: A
         title=title,
         cells=cells,
         higher_is_better={c: c not in ("ece", "brier") for c in COLUMNS},
-        per_query=pl.DataFrame(
-            pq,
-            schema={
-                "row": pl.String,
-                "column": pl.String,
-                "query_id": pl.String,
-                "value": pl.Float64,
-            },
-            orient="row",
-        ),  # fmt: skip
+        per_query=pl.DataFrame(pq, schema=PER_QUERY_SCHEMA, orient="row"),
         row_label="model/signal",
         provenance=provenance,
         notes=notes(cells, judged, p),

@@ -403,19 +403,7 @@ class OpenAIBackend(LLMBackend):
         chunks = [pairs[k : k + self.batch_size] for k in range(0, len(pairs), self.batch_size)]
 
         def run(chunk: list[tuple[int, int]]) -> list[float]:
-            body = {
-                "model": self.model,
-                "prompt": [prefixes[i] + opts[j] for i, j in chunk],
-                "max_tokens": 1,  # some servers refuse 0; the one new token is ignored
-                "temperature": 0,
-                "echo": True,
-                "logprobs": 1,
-            }
-            res = self.post("/completions", body)
-            self._count(res)
-            choices = sorted(res.get("choices", []), key=lambda c: c.get("index", 0))
-            if len(choices) != len(chunk):
-                raise LLMError(f"{self.base_url}: {len(choices)} choices for {len(chunk)} prompts")
+            choices = self._echoed([prefixes[i] + opts[j] for i, j in chunk])
             return [
                 self._option_logprob(c.get("logprobs"), len(prefixes[i]), len(opts[j]))
                 for c, (i, j) in zip(choices, chunk, strict=True)
@@ -430,6 +418,24 @@ class OpenAIBackend(LLMBackend):
             for (i, j), v in zip(chunk, vals, strict=True):
                 out[i, j] = v
         return self._settle_scores(out, failed)
+
+    def _echoed(self, texts: list[str]) -> list[dict[str, Any]]:
+        """One ``/completions`` request echoing ``texts`` with their token log-probs: the choices
+        in prompt order, one per text (the option and continuation scorers' shared request)."""
+        body = {
+            "model": self.model,
+            "prompt": texts,
+            "max_tokens": 1,  # some servers refuse 0; the one new token is ignored
+            "temperature": 0,
+            "echo": True,
+            "logprobs": 1,
+        }
+        res = self.post("/completions", body)
+        self._count(res)
+        choices = sorted(res.get("choices", []), key=lambda c: c.get("index", 0))
+        if len(choices) != len(texts):
+            raise LLMError(f"{self.base_url}: {len(choices)} choices for {len(texts)} prompts")
+        return choices
 
     def _option_logprob(self, lp: dict[str, Any] | None, start: int, length: int) -> float:
         """Sum of the echoed tokens covering characters [start, start + length)."""
@@ -508,19 +514,7 @@ class OpenAIBackend(LLMBackend):
         chunks = [idx[k : k + self.batch_size] for k in range(0, len(idx), self.batch_size)]
 
         def run(chunk: list[int]) -> list[np.ndarray]:
-            body = {
-                "model": self.model,
-                "prompt": [heads[i] + continuations[i] for i in chunk],
-                "max_tokens": 1,
-                "temperature": 0,
-                "echo": True,
-                "logprobs": 1,
-            }
-            res = self.post("/completions", body)
-            self._count(res)
-            choices = sorted(res.get("choices", []), key=lambda c: c.get("index", 0))
-            if len(choices) != len(chunk):
-                raise LLMError(f"{self.base_url}: {len(choices)} choices for {len(chunk)} prompts")
+            choices = self._echoed([heads[i] + continuations[i] for i in chunk])
             return [
                 self._continuation_span(  # [n_tokens]
                     c, heads[i] + continuations[i], len(heads[i]), continuations[i]
