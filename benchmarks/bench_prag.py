@@ -5,7 +5,8 @@ documents (the first DOCS world pages; each trains on its text, one rewrite and 
 fixed texts here, so the benchmark measures training, not augmentation), the same LoRA (FFN
 projections, r 2, alpha 32, lr 3e-4, 1 epoch). Peer: ``train_plain`` (one peft model, one
 document at a time). trustir: ``train_batched`` (BATCH documents per forward, row i using
-document i's own stacked LoRA through bmm hooks). Interleaved, best of REPEAT. Asserts that every
+document i's own stacked LoRA through bmm hooks). Interleaved, best of REPEAT, at torch's
+default thread count (both cores here; OMP_NUM_THREADS=1 measures one). Asserts that every
 adapter equals the plain loop's to tolerance and prints the largest difference. Also times
 merging k adapters (peft ``add_weighted_adapter(..., "cat")``) against one forward pass.
 """
@@ -19,8 +20,8 @@ import torch
 from _common import best_times_interleaved, report
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-DOCS = int(os.environ.get("BENCH_DOCS", 8))
-BATCH = int(os.environ.get("BENCH_BATCH", 8))
+DOCS = int(os.environ.get("BENCH_DOCS", 16))
+BATCH = int(os.environ.get("BENCH_BATCH", 16))
 REPEAT = int(os.environ.get("BENCH_REPEAT", 1))
 K = 3
 
@@ -63,7 +64,9 @@ def main() -> None:
     print(f"documents per minute: batched {60 * DOCS / t_batched:.1f}, "
           f"plain {60 * DOCS / t_plain:.1f}; speed-up {speedup:.2f}x (goal 2x)")  # fmt: skip
     # Adam normalises each element's step, so an element whose gradient is float noise can move
-    # by a step (lr) or so differently: compare the adapters' deltas (B A over every module)
+    # by a step (lr) or so differently: compare the adapters' deltas (B A over every module).
+    # Measured floor: plain float32 vs the same loop in float64 differs by 7e-5..1e-3 relative;
+    # batched vs plain by 6e-6..1.6e-4 (4 documents, SmolLM2)
     from trustir.prag.analysis import delta_inner
 
     worst_rel, off, total = 0.0, 0, 0
@@ -80,7 +83,7 @@ def main() -> None:
         f"adapters vs the plain loop's: largest relative delta difference {worst_rel:.2e}; "
         f"{off} of {total} parameters differ by more than 2 lr ({2 * lp.lr:g})"
     )
-    assert worst_rel < 1e-2, worst_rel
+    assert worst_rel < 1e-3, worst_rel
 
     from peft import get_peft_model, set_peft_model_state_dict
 

@@ -221,6 +221,99 @@ def test_batched_trainer_equals_plain_loop(tiny_base) -> None:
     assert not torch.allclose(*(t.tensors[next(iter(t.tensors))] for t in plain[:2]))
 
 
+def test_token_loss_matches_float64_on_a_full_vocabulary() -> None:
+    """The plain loop's loss over SmolLM2's 49,152-way vocabulary is float32-exact: torch's
+    class-dim-1 layout (the old ``logits.transpose(1, 2)``) was 4e-5 off here, 1e-4 on
+    SmolLM2, enough to move the LoRA gradients by ~1%."""
+    from trustir.prag.lora import IGNORE, _token_loss
+
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn((2, 80, 49152), generator=g) * 5  # [N, T, V]
+    labels = torch.randint(0, 49152, (2, 80), generator=g)
+    labels[1, :30] = IGNORE  # a QA example: prompt positions carry no loss
+    want = [
+        torch.nn.functional.cross_entropy(logits[i, :-1].double(), labels[i, 1:],
+                                          ignore_index=IGNORE)
+        for i in range(2)
+    ]  # fmt: skip
+    got = _token_loss(logits, labels)
+    for i in range(2):
+        assert abs(float(got[i]) - float(want[i])) < 1e-5
+
+
+TRAIN_AND_DIE = textwrap.dedent(
+    """
+    import sys, polars as pl
+    from trustir.llm.config import LLMParams
+    from trustir.prag.model import BaseModel
+    from trustir.prag.params import LoraParams
+    from trustir.prag.store import AdapterStore
+    from trustir.prag.train import train_missing
+    model, tables, store = sys.argv[1:4]
+    base = BaseModel(LLMParams(model=model, device="cpu"))
+    docs, aug = (pl.read_parquet(f"{tables}/{n}.parquet") for n in ("docs", "augment"))
+    train_missing(docs, aug, LoraParams(max_length=32, batch_docs=2), base, AdapterStore(store))
+    """
+)
+
+
+def test_sigkill_mid_training_keeps_every_finished_adapter(tiny_base, tmp_path: Path) -> None:
+    """train_missing stores each adapter (batched: each group) as it finishes: a SIGKILL
+    mid-run keeps those, and the re-run trains exactly the rest."""
+    from trustir.prag.train import train_missing
+
+    docs, aug = _docs(400)
+    (tmp_path / "t").mkdir()
+    docs.write_parquet(tmp_path / "t/docs.parquet")
+    aug.write_parquet(tmp_path / "t/augment.parquet")
+    store = tmp_path / "store"
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", TRAIN_AND_DIE, tiny_base.llm.model, str(tmp_path / "t"),
+         str(store)], env=env, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    while proc.poll() is None and len(list(store.rglob("*.safetensors"))) < 4:
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL  # killed mid-run, not finished
+    st = AdapterStore(store)
+    kept = {p.stem: p.read_bytes() for p in store.rglob("*.safetensors")}
+    assert 4 <= len(kept) < 400
+    for key in kept:
+        st.get(key)  # every file under a final name is complete and checked
+    table, trained = train_missing(docs, aug, LoraParams(max_length=32, batch_docs=2),
+                                   tiny_base, st)  # fmt: skip
+    assert trained == 400 - len(kept)
+    assert all(st.path(k).read_bytes() == b for k, b in kept.items())  # not retrained
+    assert table.height == 400
+
+
+def test_training_that_dies_mid_way_keeps_the_finished_adapters(
+    tiny_base, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each adapter is stored as the trainer yields it, not after the last one."""
+    from trustir.prag import train as prag_train
+
+    real = prag_train.TRAINERS["batched"]
+
+    def dies_after_three(*args, **kwargs):
+        for n, item in enumerate(real(*args, **kwargs)):
+            if n == 3:
+                raise RuntimeError("killed")
+            yield item
+
+    monkeypatch.setitem(prag_train.TRAINERS, "batched", dies_after_three)
+    docs, aug = _docs(8)
+    lp = LoraParams(max_length=32, batch_docs=2)
+    st = AdapterStore(tmp_path)
+    with pytest.raises(RuntimeError, match="killed"):
+        prag_train.train_missing(docs, aug, lp, tiny_base, st)
+    assert len(list(tmp_path.rglob("*.safetensors"))) == 3
+    monkeypatch.undo()
+    _, trained = prag_train.train_missing(docs, aug, lp, tiny_base, st)
+    assert trained == 5
+
+
 def test_store_skip_and_only_new_documents_train(tiny_base, tmp_path: Path) -> None:
     from trustir.prag.train import train_missing
 
@@ -297,3 +390,53 @@ def test_world_inputs_noise_replaces_lowest_ranks_with_irrelevant_docs() -> None
         assert not set(at[1.0]) & set(at[0.0])
         assert not any(holds_answer(text[d], answers[qid]) for d in at[1.0])
         assert any(holds_answer(text[d], answers[qid]) for d in at[0.0])  # require_hit
+
+
+POPQA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "popqa_longtail_disambiguated"
+
+
+@pytest.mark.skipif(not POPQA.is_dir(), reason="../shared/data/popqa_longtail_disambiguated absent")
+def test_popqa_questions_with_a_beir_corpus(tmp_path: Path) -> None:
+    """The opt-in PopQA path end to end up to the contexts: the real long-tail CSV, and a BEIR
+    corpus written here from its first rows' (subject, relation, object) triples plus
+    unrelated pages (PopQA ships no corpus)."""
+    import json
+
+    from trustir.prag.data import build_inputs, holds_answer, popqa_questions
+    from trustir.prag.params import PragParams
+    from trustir.retrieval.params import Bm25Params
+    from trustir.sources.params import DataParams
+
+    qs = popqa_questions(POPQA)
+    assert qs.height == 1399 and qs["qid"].n_unique() == 1399
+    first = qs.row(0, named=True)
+    assert first["question"] == "What is Henry Feilden's occupation?"
+    assert "politician" in first["answers"]
+    rows = pl.read_csv(POPQA / "DisambPopQA.csv", infer_schema=False).head(12)
+    docs = [
+        {"_id": f"f{i}", "title": s, "text": f"{s}'s {p} is {o}."}
+        for i, (s, p, o) in enumerate(rows.select("subj", "prop", "obj").iter_rows())
+    ] + [{"_id": f"x{i}", "title": f"Lake {i}", "text": f"Lake {i} is cold."} for i in range(12)]
+    (tmp_path / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
+    pp = PragParams.model_validate({
+        "data": {"source": "popqa", "questions": str(POPQA), "corpus": str(tmp_path),
+                 "max_questions": 5, "top_k": 2, "exclude_depth": 2},
+        "noise": [0.0, 1.0],
+    })  # fmt: skip
+    inputs = build_inputs(pp, DataParams(), Bm25Params(), tmp_path)
+    text = {d: f"{t} {x}" for d, t, x in inputs.docs.select("doc_id", "title", "text").rows()}
+    answers = dict(inputs.questions.select("qid", "answers").iter_rows())
+    assert inputs.questions.height == 5 and inputs.questions["hit"].all()
+    for qid, ans in answers.items():
+        noisy = inputs.contexts.filter((pl.col("qid") == qid) & (pl.col("noise") == 1.0))
+        assert not any(holds_answer(text[d], ans) for d in noisy["doc_id"])
+
+
+def test_popqa_bad_answers_cell_names_the_file_and_row(tmp_path: Path) -> None:
+    from trustir.prag.data import POPQA_FILE, popqa_questions
+
+    (tmp_path / POPQA_FILE).write_text(
+        'id,question,possible_answers\n1,Who?,"[""a""]"\n2,What?,not json\n'
+    )
+    with pytest.raises(ValueError, match=rf"{POPQA_FILE}:3: possible_answers is not a JSON"):
+        popqa_questions(tmp_path)

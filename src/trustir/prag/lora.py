@@ -7,22 +7,24 @@ Every adapter starts from the same seeded state (lora_A ~ U(-1/sqrt(in), 1/sqrt(
 kaiming-uniform bound — from a seed derived from the adapter key; lora_B = 0), so the two
 trainers can be compared weight for weight:
 
-- ``train_plain``: one peft model, one document at a time (the reference loop);
-- ``train_batched``: the documents of a group (same example count) in one forward, row ``i``
+- ``iter_plain``: one peft model, one document at a time (the reference loop);
+- ``iter_batched``: the documents of a group (same example count) in one forward, row ``i``
   holding document ``i``'s current example and using document ``i``'s own LoRA: the A/B weights
   are stacked ``[N, r, in]`` / ``[N, out, r]`` and applied by forward hooks with ``bmm``. The
   loss is the sum of the rows' mean token losses, so each document's gradient is its own, and
   AdamW is elementwise, so each slice follows the plain loop's trajectory (up to float noise
   from padding).
 
-Stored tensors use peft's names (``base_model.model.<module>.lora_A.weight``), so
+Both yield each adapter as it finishes, so the caller stores it at once (a kill mid-way loses
+only the document or group in flight); ``train_plain`` / ``train_batched`` collect them in job
+order. Stored tensors use peft's names (``base_model.model.<module>.lora_A.weight``), so
 ``set_peft_model_state_dict`` loads either trainer's adapters.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,13 +109,19 @@ def initial_state(
 
 
 def _token_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Per-row mean next-token loss: logits [N, T, V], labels [N, T] -> [N]."""
+    """Per-row mean next-token loss: logits [N, T, V], labels [N, T] -> [N].
+
+    The vocabulary stays the last, contiguous dim: torch's class-dim-1 layout
+    (``logits.transpose(1, 2)``) sums a 49k vocabulary in float32 with 1e-4 absolute error in
+    the loss and ~1% in the LoRA gradients (measured on SmolLM2 against float64).
+    """
+    n, t, v = logits.shape
     lp = torch.nn.functional.cross_entropy(
-        logits[:, :-1].transpose(1, 2).float(),
-        labels[:, 1:],
+        logits[:, :-1].reshape(-1, v).float(),  # [N*(T-1), V]
+        labels[:, 1:].reshape(-1),
         ignore_index=IGNORE,
         reduction="none",
-    )  # [N, T-1]
+    ).view(n, t - 1)  # [N, T-1]
     mask = (labels[:, 1:] != IGNORE).float()  # [N, T-1]
     return (lp * mask).sum(1) / mask.sum(1).clamp(min=1)
 
@@ -126,36 +134,38 @@ class Trained:
     loss: float
 
 
-def train_plain(
-    model: torch.nn.Module, lp: LoraParams, jobs: Sequence[tuple[str, list[Example]]]
-) -> list[Trained]:
-    """Train each (key, examples) job's adapter in turn on one peft model (reference loop)."""
+def iter_plain(
+    model: torch.nn.Module, lp: LoraParams, jobs: Sequence[tuple[str, list[Example]]],
+    pad_id: int = 0,
+) -> Iterator[tuple[int, Trained]]:  # fmt: skip
+    """Train each (key, examples) job's adapter in turn on one peft model (reference loop);
+    yield (job index, adapter) as each finishes. ``pad_id`` is unused (no padding here)."""
     from peft import get_peft_model, set_peft_model_state_dict
     from peft.utils import get_peft_model_state_dict
 
     modules = target_modules(model, lp.target_modules)  # before peft wraps them
     pm = get_peft_model(model, peft_config(lp), adapter_name="doc")
     pm.eval()  # no dropout anywhere: the loss is a deterministic function of the weights
-    out = []
-    for key, examples in jobs:
-        set_peft_model_state_dict(pm, initial_state(modules, lp.r, key, lp.seed), "doc")
-        params = [p for n, p in pm.named_parameters() if "lora_" in n]
-        for p in params:
-            p.requires_grad_(True)
-        opt = torch.optim.AdamW(params, lr=lp.lr, weight_decay=lp.weight_decay)
-        losses = []
-        for _ in range(lp.epochs):
-            for ex in examples:
-                ids = torch.tensor([ex.ids])  # [1, T]
-                loss = _token_loss(pm(input_ids=ids).logits, torch.tensor([ex.labels]))[0]
-                loss.backward()
-                opt.step()
-                opt.zero_grad(set_to_none=True)
-                losses.append(float(loss.detach()))
-        sd = get_peft_model_state_dict(pm, adapter_name="doc")
-        out.append(Trained({n: t.detach().clone() for n, t in sd.items()}, _mean(losses)))
-    pm.unload()  # the base model without LoRA layers, for the next caller
-    return out
+    try:
+        for i, (key, examples) in enumerate(jobs):
+            set_peft_model_state_dict(pm, initial_state(modules, lp.r, key, lp.seed), "doc")
+            params = [p for n, p in pm.named_parameters() if "lora_" in n]
+            for p in params:
+                p.requires_grad_(True)
+            opt = torch.optim.AdamW(params, lr=lp.lr, weight_decay=lp.weight_decay)
+            losses = []
+            for _ in range(lp.epochs):
+                for ex in examples:
+                    ids = torch.tensor([ex.ids])  # [1, T]
+                    loss = _token_loss(pm(input_ids=ids).logits, torch.tensor([ex.labels]))[0]
+                    loss.backward()
+                    opt.step()
+                    opt.zero_grad(set_to_none=True)
+                    losses.append(float(loss.detach()))
+            sd = get_peft_model_state_dict(pm, adapter_name="doc")
+            yield i, Trained({n: t.detach().clone() for n, t in sd.items()}, _mean(losses))
+    finally:
+        pm.unload()  # the base model without LoRA layers, for the next caller
 
 
 def _mean(xs: Sequence[float]) -> float:
@@ -229,15 +239,16 @@ def _pad(examples: Sequence[Example], pad: int) -> tuple[torch.Tensor, ...]:
     return ids, mask, labels
 
 
-def train_batched(
+def iter_batched(
     model: torch.nn.Module, lp: LoraParams, jobs: Sequence[tuple[str, list[Example]]],
     pad_id: int = 0,
-) -> list[Trained]:  # fmt: skip
-    """Train the jobs' adapters ``lp.batch_docs`` at a time, one document per batch row."""
+) -> Iterator[tuple[int, Trained]]:  # fmt: skip
+    """Train the jobs' adapters ``lp.batch_docs`` at a time, one document per batch row; yield
+    (job index, adapter) for each document of a group as the group finishes."""
     model.eval()
     modules = target_modules(model, lp.target_modules)
-    order = sorted(range(len(jobs)), key=lambda i: len(jobs[i][1]))  # group equal step counts
-    out: dict[int, Trained] = {}
+    # group equal step counts; within a count, similar lengths (less padding per step)
+    order = sorted(range(len(jobs)), key=lambda i: (len(jobs[i][1]), _width(jobs[i][1])))
     groups: list[list[int]] = []
     for i in order:
         if groups and len(jobs[groups[-1][0]][1]) == len(jobs[i][1]) and \
@@ -260,8 +271,35 @@ def train_batched(
                     opt.zero_grad(set_to_none=True)
                     for j, v in enumerate(rows.tolist()):
                         losses[j].append(v)
-            for j, i in enumerate(group):
-                out[i] = Trained(stack.state(j), _mean(losses[j]))
         finally:
             stack.remove()
-    return [out[i] for i in range(len(jobs))]
+        for j, i in enumerate(group):
+            yield i, Trained(stack.state(j), _mean(losses[j]))
+
+
+def _width(examples: Sequence[Example]) -> int:
+    return sum(len(e.ids) for e in examples)
+
+
+#: ``prag.lora.trainer`` -> an iterator of (job index, adapter) in the order they finish
+TRAINERS = {"plain": iter_plain, "batched": iter_batched}
+
+
+def train_plain(
+    model: torch.nn.Module, lp: LoraParams, jobs: Sequence[tuple[str, list[Example]]]
+) -> list[Trained]:
+    """Every job's adapter from the reference loop, in job order."""
+    return _in_order(iter_plain(model, lp, jobs), len(jobs))
+
+
+def train_batched(
+    model: torch.nn.Module, lp: LoraParams, jobs: Sequence[tuple[str, list[Example]]],
+    pad_id: int = 0,
+) -> list[Trained]:  # fmt: skip
+    """Every job's adapter from the batched trainer, in job order."""
+    return _in_order(iter_batched(model, lp, jobs, pad_id), len(jobs))
+
+
+def _in_order(done: Iterator[tuple[int, Trained]], n: int) -> list[Trained]:
+    out = dict(done)
+    return [out[i] for i in range(n)]

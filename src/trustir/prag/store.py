@@ -22,7 +22,8 @@ from typing import Any
 from trustir.llm.store import label_key
 from trustir.paths import cache_dir
 
-TRAINER_VERSION = "prag-lora-v1"
+#: per trainer, bumped when its arithmetic changes (plain v2: the vocabulary-last loss layout)
+TRAINER_VERSIONS = {"plain": "prag-lora-plain-v2", "batched": "prag-lora-v1"}
 
 
 class CorruptAdapter(ValueError):
@@ -33,7 +34,8 @@ def adapter_key(
     doc_hash: str, augment_keys: Iterable[str], lora: Mapping[str, Any], model_id: str
 ) -> str:
     """The content address of one document's adapter."""
-    content = {"doc": doc_hash, "augment": sorted(augment_keys), "trainer": TRAINER_VERSION}
+    version = TRAINER_VERSIONS[str(lora.get("trainer", "plain"))]
+    content = {"doc": doc_hash, "augment": sorted(augment_keys), "trainer": version}
     return label_key(model_id, "prag.adapter", dict(lora), content)
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
+from tqdm.auto import tqdm
 
-from trustir.prag.lora import doc_examples, lora_config_dict, train_batched, train_plain
+from trustir.prag.lora import TRAINERS, doc_examples, lora_config_dict
 from trustir.prag.model import BaseModel
 from trustir.prag.params import LoraParams
 from trustir.prag.store import AdapterStore, adapter_key
@@ -56,12 +57,10 @@ def train_missing(
         jobs = [j for j in training_jobs(docs, augment, keys, base, lp) if j[1] in todo]
         jobs = list({k: (d, k, ex) for d, k, ex in jobs}.values())  # equal docs train once
         pairs = [(k, ex) for _, k, ex in jobs]
-        if lp.trainer == "plain":
-            trained = train_plain(base.model, lp, pairs)
-        else:
-            pad = base.tokenizer.pad_token_id or 0
-            trained = train_batched(base.model, lp, pairs, pad)
-        for (d, k, ex), t in zip(jobs, trained, strict=True):
+        pad = base.tokenizer.pad_token_id or 0
+        done = TRAINERS[lp.trainer](base.model, lp, pairs, pad)
+        for i, t in tqdm(done, total=len(jobs), desc="prag: LoRA per document", unit="doc"):
+            d, k, ex = jobs[i]  # stored as it finishes: a kill loses only the work in flight
             store.put(k, t.tensors, {"doc_id": d, "n_examples": len(ex), "loss": t.loss})
     rows = []
     for d, k in keys.items():
