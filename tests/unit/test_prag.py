@@ -392,7 +392,8 @@ def test_world_inputs_noise_replaces_lowest_ranks_with_irrelevant_docs() -> None
         assert any(holds_answer(text[d], answers[qid]) for d in at[0.0])  # require_hit
 
 
-POPQA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "popqa_longtail_disambiguated"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+POPQA = SHARED / "popqa_longtail_disambiguated"
 
 
 @pytest.mark.skipif(not POPQA.is_dir(), reason="../shared/data/popqa_longtail_disambiguated absent")
