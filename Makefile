@@ -61,7 +61,7 @@ system:
 	  else echo "error: please install these Debian packages:$$missing" >&2; exit 1; fi; \
 	fi
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml tools/trustir-checkout.pth
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
@@ -71,6 +71,8 @@ $(VENV)/.installed: pyproject.toml
 	# downgrade peft and add torchvision, which pins another torch; trustir.agree.colpali_ref
 	# imports its loss and scorer modules without its package __init__ (that imports torchvision).
 	$(BIN)/python -m pip install -q --no-deps colpali-engine==0.3.18
+	# a checkout's stages import its own src/ (dvc exp --temp and the queue run in copies)
+	cp tools/trustir-checkout.pth "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/"
 	@# `source .venv/bin/activate` then brings the same offline switches as make.
 	@grep -q 'trustir env' $(BIN)/activate || { \
 	  echo '# trustir env'; \

@@ -27,7 +27,7 @@ INPUTS = ["prag_augment", "prag_train", "prag_eval"]
 def main(params: "Params", root: Path) -> None:
     t = read_tables(root / "data/prag_augment", ["questions", "augment"])
     t |= read_tables(root / "data/prag_train", ["adapters"])
-    t |= read_tables(root / "data/prag_eval", ["answers", "cosines"])
+    t |= read_tables(root / "data/prag_eval", ["answers", "logprobs", "cosines"])
     keep = {k: v for k, v in non_default(params).items()
             if k.startswith(("prag.", "llm.model", "data."))}  # fmt: skip
     provenance = collect_provenance(root, INPUTS, keep)

@@ -1,5 +1,6 @@
 """Stage prag_eval (P9 PRAG): every mode's answer at every noise level, scored (EM, F1,
-contains), and the adapters' cosines (same entity vs unrelated) -> data/prag_eval/."""
+contains), the gold answer's log-probability per mode (noise 0), and the adapters' cosines
+(same entity vs unrelated) -> data/prag_eval/."""
 
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -9,7 +10,7 @@ from trustir.llm.config import LLMParams
 from trustir.llm.ledger import Ledger
 from trustir.llm.store import LabelStore
 from trustir.prag.analysis import cosine_pairs
-from trustir.prag.infer import answer_all
+from trustir.prag.infer import answer_all, answer_logprobs
 from trustir.prag.metrics import score_answers
 from trustir.prag.model import BaseModel
 from trustir.prag.params import PragParams
@@ -31,15 +32,17 @@ def main(params: "Params", root: Path) -> None:
     base = BaseModel(params.llm)
     ledger = Ledger(run="prag-eval", model=base.model_id)
     with LabelStore(Path(pp.store).expanduser() if pp.store else None) as st:
-        answers = answer_all(t["questions"], t["contexts"], t["docs"], adapters, pp, base, st,
-                             store, ledger)  # fmt: skip
+        args = (t["questions"], t["contexts"], t["docs"], adapters, pp, base, st, store, ledger)
+        answers = answer_all(*args)
+        logprobs = answer_logprobs(*args)
     ledger.append()
     states = {d: s for d, s in zip(adapters["doc_id"], load_states(store, adapters["key"]).values(),
                                    strict=True)}  # fmt: skip
     entity = dict(t["docs"].select("doc_id", "entity").iter_rows())
     scored = score_answers(answers, t["questions"])
     out = root / "data/prag_eval"
-    write_tables({"answers": scored, "cosines": cosine_pairs(states, entity)}, out)
+    tables = {"answers": scored, "logprobs": logprobs, "cosines": cosine_pairs(states, entity)}
+    write_tables(tables, out)
     write_run_record(out, ledger.to_metrics(), root)
     print(f"prag_eval: {scored.height} answers; this run: {ledger.to_metrics()}")
 

@@ -81,6 +81,16 @@ def test_delta_inner_equals_explicit_frobenius() -> None:
     assert delta_cosine(x, neg) == pytest.approx(-1.0)
 
 
+def test_delta_gram_equals_pairwise_inner_products() -> None:
+    from trustir.prag.analysis import delta_gram
+
+    states = [_state(i) for i in range(4)]
+    gram = delta_gram(states)  # [4, 4]
+    for i in range(4):
+        for j in range(4):
+            assert float(gram[i, j]) == pytest.approx(delta_inner(states[i], states[j]), rel=1e-9)
+
+
 def test_cosine_pairs_label_same_entity() -> None:
     states = {"d1": _state(0), "d2": _state(0), "d3": _state(2)}
     pairs = cosine_pairs(states, {"d1": "e1", "d2": "e1", "d3": "e2"})
@@ -368,6 +378,47 @@ def test_cat_merge_sums_the_adapters_deltas(tiny_base) -> None:
         got = pm(input_ids=ids).logits
         pm.unload()
     torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+
+
+def test_answer_logprob_is_the_teacher_forced_mean_and_a_single_merge_is_the_adapter(
+    tiny_base, tmp_path: Path
+) -> None:
+    from peft import get_peft_model, set_peft_model_state_dict
+
+    from trustir.prag.infer import Injector
+    from trustir.prag.lora import initial_state, peft_config, target_modules
+    from trustir.prag.params import PragParams
+
+    pp = PragParams()
+    model, tok = tiny_base.model, tiny_base.tokenizer
+    prompt, answer = "When was person 3 born?", "1903"
+    ids = tiny_base.render(prompt)
+    ans = tok.encode(answer, add_special_tokens=False)
+
+    def by_hand(m) -> float:
+        with torch.no_grad():
+            logits = m(input_ids=torch.tensor([ids + ans])).logits[0]  # [T, V]
+        logp = torch.log_softmax(logits.double(), -1)
+        return float(sum(logp[len(ids) - 1 + i, t] for i, t in enumerate(ans)) / len(ans))
+
+    state = initial_state(target_modules(model, pp.lora.target_modules), 2, "k", 0)
+    g = torch.Generator().manual_seed(1)
+    for n in state:
+        if "lora_B" in n:
+            state[n] = torch.randn(state[n].shape, generator=g) * 0.05
+    store = AdapterStore(tmp_path)
+    store.put("a" * 64, state, {})
+    inj = Injector(tiny_base, pp, store)
+    base_lp = inj.answer_logprob([(prompt, answer)], ())[0]
+    lora_lp = inj.answer_logprob([(prompt, answer)], ("a" * 64,))[0]
+    assert set(inj.pm.peft_config) == {"blank"}  # the merge is undone
+    inj.pm.unload()
+    assert base_lp == pytest.approx(by_hand(model), abs=1e-5)
+    pm = get_peft_model(model, peft_config(pp.lora), "doc").eval()
+    set_peft_model_state_dict(pm, state, adapter_name="doc")
+    assert lora_lp == pytest.approx(by_hand(pm), abs=1e-5)  # cat of one adapter = the adapter
+    assert abs(lora_lp - base_lp) > 1e-3
+    pm.unload()
 
 
 def test_world_inputs_noise_replaces_lowest_ranks_with_irrelevant_docs() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl
@@ -42,16 +42,40 @@ def delta_cosine(x: Mapping[str, torch.Tensor], y: Mapping[str, torch.Tensor]) -
     return delta_inner(x, y) / math.sqrt(nx * ny)
 
 
+def delta_gram(states: Sequence[Mapping[str, torch.Tensor]]) -> torch.Tensor:
+    """All pairwise delta inner products ``[N, N]`` (unscaled), as :func:`delta_inner` per pair.
+
+    Per module, with A_n [r, in] and B_n [out, r] stacked over the N adapters:
+    ``<B_n A_n, B_m A_m> = sum_rs (B_n^T B_m)_rs (A_n A_m^T)_rs``, i.e. the elementwise product
+    of two [N r, N r] Gram matrices summed over each r x r block.
+    """
+    stems = list(_pairs(states[0]))
+    n = len(states)
+    total = torch.zeros((n, n), dtype=torch.float64)
+    for stem in stems:
+        a = torch.stack([s[stem + "lora_A.weight"] for s in states]).double()  # [N, r, in]
+        b = torch.stack([s[stem + "lora_B.weight"] for s in states]).double()  # [N, out, r]
+        r = a.shape[1]
+        ga = a.reshape(n * r, -1) @ a.reshape(n * r, -1).T  # [N r, N r]: (A_n A_m^T)_rs
+        bt = b.transpose(1, 2).reshape(n * r, -1)  # [N r, out]
+        gb = bt @ bt.T  # [N r, N r]: (B_n^T B_m)_rs
+        total += (ga * gb).reshape(n, r, n, r).sum((1, 3))  # [N, N]
+    return total
+
+
 def cosine_pairs(states: Mapping[str, Mapping], entity: Mapping[str, str | None]) -> pl.DataFrame:
     """doc_a, doc_b, same_entity (null without entities), cosine for every pair of docs."""
-    norms = {d: delta_inner(s, s) for d, s in states.items()}
+    docs = sorted(states)
+    index = {d: i for i, d in enumerate(docs)}
+    gram = delta_gram([states[d] for d in docs]) if docs else torch.zeros((0, 0))  # [N, N]
+    norms = gram.diagonal()
     rows = []
-    for a, b in itertools.combinations(sorted(states), 2):
+    for a, b in itertools.combinations(docs, 2):
         ea, eb = entity.get(a), entity.get(b)
         same = None if ea is None or eb is None else ea == eb
-        denom = math.sqrt(norms[a] * norms[b])
-        cos = delta_inner(states[a], states[b]) / denom if denom > 0 else float("nan")
-        rows.append((a, b, same, cos))
+        i, j = index[a], index[b]
+        denom = math.sqrt(float(norms[i] * norms[j]))
+        rows.append((a, b, same, float(gram[i, j]) / denom if denom > 0 else float("nan")))
     schema = {"doc_a": pl.String, "doc_b": pl.String, "same_entity": pl.Boolean,
               "cosine": pl.Float64}  # fmt: skip
     return pl.DataFrame(rows, schema=schema, orient="row")

@@ -13,7 +13,10 @@ listed at every level.
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 import polars as pl
@@ -51,26 +54,50 @@ class Injector:
     def reply(self, prompts: list[str], adapter_keys: tuple[str, ...]) -> list[tuple[str, int]]:
         """Greedy replies under the sum of ``adapter_keys``' LoRAs (none: the base model)."""
         ids = [self.base.render(p) for p in prompts]
-        n = self.params.answer_tokens
+        with self.merged(adapter_keys) as model:
+            return greedy_batch(model, self.base.tokenizer, ids, self.params.answer_tokens)
+
+    def answer_logprob(
+        self, pairs: list[tuple[str, str]], adapter_keys: tuple[str, ...]
+    ) -> list[float]:
+        """Mean log-probability per token of each (prompt, answer)'s answer, teacher-forced."""
+        import torch
+
+        tok = self.base.tokenizer
+        out = []
+        with self.merged(adapter_keys) as model, torch.inference_mode():
+            for prompt, answer in pairs:
+                p = self.base.render(prompt)
+                a = tok.encode(answer, add_special_tokens=False)
+                logits = model(input_ids=torch.tensor([p + a])).logits[0]  # [T, V]
+                logp = torch.log_softmax(logits[len(p) - 1 : -1].float(), -1)  # [len(a), V]
+                out.append(float(logp.gather(1, torch.tensor(a)[:, None]).mean()))
+        return out
+
+    @contextlib.contextmanager
+    def merged(self, adapter_keys: tuple[str, ...]) -> Iterator[Any]:
+        """The peft model with ``adapter_keys``' LoRAs summed (``cat``), or without adapters."""
         if not adapter_keys:
             with self.pm.disable_adapter():
-                return greedy_batch(self.pm, self.base.tokenizer, ids, n)
+                yield self.pm
+            return
         from peft import set_peft_model_state_dict
 
         names = []
-        for k in adapter_keys:
-            name = f"d{k[:20]}"
-            self.pm.add_adapter(name, peft_config(self.params.lora))
-            set_peft_model_state_dict(self.pm, self.store.get(k)[0], adapter_name=name)
-            names.append(name)
-        self.pm.add_weighted_adapter(names, [1.0] * len(names), MERGED, combination_type="cat")
-        self.pm.set_adapter(MERGED)
         try:
-            return greedy_batch(self.pm, self.base.tokenizer, ids, n)
+            for k in adapter_keys:
+                name = f"d{k[:20]}"
+                self.pm.add_adapter(name, peft_config(self.params.lora))
+                set_peft_model_state_dict(self.pm, self.store.get(k)[0], adapter_name=name)
+                names.append(name)
+            self.pm.add_weighted_adapter(names, [1.0] * len(names), MERGED, "cat")
+            self.pm.set_adapter(MERGED)
+            yield self.pm
         finally:
             self.pm.set_adapter("blank")
             for name in [MERGED, *names]:
-                self.pm.delete_adapter(name)
+                if name in self.pm.peft_config:
+                    self.pm.delete_adapter(name)
 
 
 def _context(docs: dict[str, str], ids: list[str]) -> list[str]:
@@ -123,3 +150,60 @@ def answer_all(
         answer = (r["raw"] or "").strip().split("\n")[0].strip()
         out.append((qid, mode, share, answer, r["key"]))
     return pl.DataFrame(out, schema=ANSWERS, orient="row")
+
+
+LOGP_HASH = template_hash("trustir.prag.answer_logprob", ANSWER, "v1")
+LOGPROBS = {"qid": pl.String, "mode": pl.String, "logp": pl.Float64}
+
+
+def answer_logprobs(
+    questions: pl.DataFrame, contexts: pl.DataFrame, docs: pl.DataFrame, adapters: pl.DataFrame,
+    params: PragParams, base: BaseModel, labels: LabelStore, store: AdapterStore,
+    ledger: Any | None = None,
+) -> pl.DataFrame:  # fmt: skip
+    """The ``logprobs`` table: per question and mode at the lowest noise level, the gold
+    answer's mean log-probability per token (its first listed answer, teacher-forced after the
+    answer prompt). A continuous check of what parametric injection carries: parametric minus
+    vanilla is the LoRAs' effect on the fact with no text in context. Cached in the label store
+    (``score``), so a forced re-run loads no model."""
+    from trustir.llm.store import compute_missing, label_key
+
+    text = {d: f"{t}. {x}".strip(". ") for d, t, x in docs.select("doc_id", "title", "text").rows()}
+    key_of = dict(adapters.select("doc_id", "key").iter_rows())
+    lo = min(params.noise)
+    top = contexts.filter(pl.col("noise") == lo).sort("qid", "rank").group_by("qid")
+    shown = dict(top.agg(pl.col("doc_id")).rows())
+    items: dict[str, tuple[tuple[str, ...], str, str]] = {}  # label key -> (adapters, prompt, a)
+    plan = []
+    for qid, question, answers in questions.select("qid", "question", "answers").iter_rows():
+        ids = shown[qid]
+        for mode in ("vanilla", "textual", "parametric", "combined"):
+            keys = tuple(key_of[d] for d in ids) if mode in ("parametric", "combined") else ()
+            ctx = [text[d] for d in ids] if mode in ("textual", "combined") else []
+            prompt = answer_prompt(question, ctx)
+            decoding = {"teacher_forced": answers[0], "adapters": list(keys), "merge": "cat"}
+            k = label_key(base.model_id, LOGP_HASH, decoding, prompt)
+            items[k] = (keys, prompt, answers[0])
+            plan.append((qid, mode, k))
+    inj = Injector(base, params, store)
+
+    def compute(batch: list[tuple[str, tuple[tuple[str, ...], str, str]]]) -> list[dict]:
+        by_adapters: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        for k, (keys, _, _) in batch:
+            by_adapters[keys].append(k)
+        rows = []
+        for keys, ks in by_adapters.items():
+            t0 = time.perf_counter()
+            lps = inj.answer_logprob([(items[k][1], items[k][2]) for k in ks], keys)
+            seconds = time.perf_counter() - t0
+            if ledger is not None:
+                ledger.add(calls=len(ks), seconds=seconds)
+            ms = 1000 * seconds / len(ks)
+            rows += [{"key": k, "task": "prag_answer_logp", "item_id": k[:16], "score": lp,
+                      "status": "ok", "model": base.model_id, "prompt_hash": LOGP_HASH,
+                      "latency_ms": ms} for k, lp in zip(ks, lps, strict=True)]  # fmt: skip
+        return rows
+
+    got = compute_missing(labels, items, compute, 64, ledger)
+    rows = [(qid, mode, float(got[k]["score"])) for qid, mode, k in plan]
+    return pl.DataFrame(rows, schema=LOGPROBS, orient="row")

@@ -60,6 +60,23 @@ def claims(scored: pl.DataFrame, measure: str = "f1") -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def logprob_gains(logprobs: pl.DataFrame) -> list[dict[str, Any]]:
+    """What the LoRAs do to the gold answer's log-probability (paired t over questions): with
+    no text (parametric vs vanilla), on top of the text (combined vs textual), and, for scale,
+    what the text does (textual vs vanilla)."""
+    by = {
+        m: g.sort("qid")["logp"].to_list()
+        for (m,), g in logprobs.group_by("mode", maintain_order=True)
+    }
+    out = []
+    for a, b in (("vanilla", "parametric"), ("textual", "combined"), ("vanilla", "textual")):
+        if a in by and b in by:
+            r = paired_test(by[a], by[b], "t")
+            out.append({"a": a, "b": b, "mean_a": r.mean_a, "mean_b": r.mean_b,
+                        "delta": r.delta, "n": r.n, "p": r.p})  # fmt: skip
+    return out
+
+
 def build_table(scored: pl.DataFrame, title: str, provenance: Any, notes: list[str]) -> Table:
     cells: dict[str, dict[str, float]] = {}
     pq = []
@@ -87,7 +104,8 @@ def claims_markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def prag_report(t: dict[str, pl.DataFrame], pp: Any, model: str, provenance: Any) -> PragReport:
-    """P9's report from the stages' tables (questions, augment, adapters, answers, cosines)."""
+    """P9's report from the stages' tables (questions, augment, adapters, answers, cosines and,
+    where present, logprobs)."""
     from trustir.prag.analysis import cosine_summary
 
     scored, questions = t["answers"], t["questions"]
@@ -124,8 +142,22 @@ def prag_report(t: dict[str, pl.DataFrame], pp: Any, model: str, provenance: Any
     modes = set(scored["mode"].unique().to_list())
     tests = claims(scored) if {"textual", "parametric", "combined"} <= modes else []
     details["claims"] = tests
+    gains = logprob_gains(t["logprobs"]) if "logprobs" in t else []
+    details["answer_logprob"] = gains
     md = table.to_markdown() + "\n### P9's claims (paired t-tests on per-question F1)\n\n"
     md += (
         claims_markdown(tests) if tests else "_needs the textual, parametric and combined modes_\n"
     )
+    if gains:
+        md += (
+            "\n### The signal: the gold answer's log-probability per token (noise 0)\n\n"
+            "Teacher-forced after the answer prompt; a LoRA that carries its document's fact "
+            "raises it with no text in context (parametric vs vanilla).\n\n"
+            "| a | b | a mean | b mean | b - a | n | p (paired t) |\n" + "|---" * 7 + "|\n"
+        )
+        md += "".join(
+            f"| {g['a']} | {g['b']} | {g['mean_a']:.3f} | {g['mean_b']:.3f} | "
+            f"{g['delta']:+.3f} | {g['n']} | {g['p']:.3g} |\n"
+            for g in gains
+        )
     return PragReport(table, tests, details, md)
