@@ -153,7 +153,7 @@ def answer_all(
 
 
 LOGP_HASH = template_hash("trustir.prag.answer_logprob", ANSWER, "v1")
-LOGPROBS = {"qid": pl.String, "mode": pl.String, "logp": pl.Float64}
+LOGPROBS = {"qid": pl.String, "mode": pl.String, "noise": pl.Float64, "logp": pl.Float64}
 
 
 def answer_logprobs(
@@ -161,30 +161,36 @@ def answer_logprobs(
     params: PragParams, base: BaseModel, labels: LabelStore, store: AdapterStore,
     ledger: Any | None = None,
 ) -> pl.DataFrame:  # fmt: skip
-    """The ``logprobs`` table: per question and mode at the lowest noise level, the gold
-    answer's mean log-probability per token (its first listed answer, teacher-forced after the
-    answer prompt). A continuous check of what parametric injection carries: parametric minus
-    vanilla is the LoRAs' effect on the fact with no text in context. Cached in the label store
-    (``score``), so a forced re-run loads no model."""
+    """The ``logprobs`` table: the gold answer's mean log-probability per token (its first listed
+    answer, teacher-forced after the answer prompt) per question, for every mode at the lowest
+    noise level and, as the control, parametric at the highest (the LoRAs of irrelevant
+    documents). A continuous check of what parametric injection carries: parametric minus
+    vanilla is the LoRAs' effect with no text in context, and parametric at the lowest minus at
+    the highest noise is the part that is the documents' own facts (not a format or domain
+    shift any LoRA would bring). Cached in the label store (``score``): a forced re-run loads
+    no model."""
     from trustir.llm.store import compute_missing, label_key
 
     text = {d: f"{t}. {x}".strip(". ") for d, t, x in docs.select("doc_id", "title", "text").rows()}
     key_of = dict(adapters.select("doc_id", "key").iter_rows())
-    lo = min(params.noise)
-    top = contexts.filter(pl.col("noise") == lo).sort("qid", "rank").group_by("qid")
-    shown = dict(top.agg(pl.col("doc_id")).rows())
+    lo, hi = min(params.noise), max(params.noise)
+    ctx = contexts.sort("qid", "noise", "rank").group_by(["qid", "noise"], maintain_order=True)
+    shown = {(r[0], r[1]): r[2] for r in ctx.agg(pl.col("doc_id")).rows()}
+    wanted = [(m, lo) for m in ("vanilla", "textual", "parametric", "combined")]
+    wanted += [("parametric", hi)] if hi != lo else []
     items: dict[str, tuple[tuple[str, ...], str, str]] = {}  # label key -> (adapters, prompt, a)
     plan = []
     for qid, question, answers in questions.select("qid", "question", "answers").iter_rows():
-        ids = shown[qid]
-        for mode in ("vanilla", "textual", "parametric", "combined"):
+        for mode, share in wanted:
+            ids = shown[(qid, share)]
             keys = tuple(key_of[d] for d in ids) if mode in ("parametric", "combined") else ()
-            ctx = [text[d] for d in ids] if mode in ("textual", "combined") else []
-            prompt = answer_prompt(question, ctx)
+            prompt = answer_prompt(
+                question, [text[d] for d in ids] if mode in ("textual", "combined") else []
+            )
             decoding = {"teacher_forced": answers[0], "adapters": list(keys), "merge": "cat"}
             k = label_key(base.model_id, LOGP_HASH, decoding, prompt)
             items[k] = (keys, prompt, answers[0])
-            plan.append((qid, mode, k))
+            plan.append((qid, mode, share, k))
     inj = Injector(base, params, store)
 
     def compute(batch: list[tuple[str, tuple[tuple[str, ...], str, str]]]) -> list[dict]:
@@ -205,5 +211,5 @@ def answer_logprobs(
         return rows
 
     got = compute_missing(labels, items, compute, 64, ledger)
-    rows = [(qid, mode, float(got[k]["score"])) for qid, mode, k in plan]
+    rows = [(qid, mode, share, float(got[k]["score"])) for qid, mode, share, k in plan]
     return pl.DataFrame(rows, schema=LOGPROBS, orient="row")
