@@ -421,6 +421,26 @@ def test_answer_logprob_is_the_teacher_forced_mean_and_a_single_merge_is_the_ada
     pm.unload()
 
 
+def test_logprob_gains_pair_the_rows_by_question() -> None:
+    from trustir.prag.report import logprob_gains
+
+    offset = {("vanilla", 0.0): 0.0, ("textual", 0.0): 2.0, ("parametric", 0.0): 0.5,
+              ("combined", 0.0): 2.25, ("parametric", 1.0): 0.25}  # fmt: skip
+    base = {"q1": -6.0, "q2": -5.0, "q3": -7.0}  # mean -6
+    rows = [(q, m, n, b + o) for q, b in base.items() for (m, n), o in offset.items()]
+    lp = pl.DataFrame(rows, schema=["qid", "mode", "noise", "logp"], orient="row")
+    gains = logprob_gains(lp.sample(fraction=1.0, seed=1))  # paired by qid, not by row order
+    assert [(g["a"], g["b"]) for g in gains] == [
+        ("vanilla/0", "parametric/0"), ("parametric/1", "parametric/0"),
+        ("textual/0", "combined/0"), ("vanilla/0", "textual/0"),
+    ]  # fmt: skip
+    off = {f"{m}/{n:g}": o for (m, n), o in offset.items()}
+    for g in gains:
+        assert g["n"] == 3 and g["mean_a"] == pytest.approx(-6.0 + off[g["a"]])
+        assert g["delta"] == pytest.approx(off[g["b"]] - off[g["a"]])
+        assert g["p"] < 1e-6  # every question moves by the same amount: no variance
+
+
 def test_world_inputs_noise_replaces_lowest_ranks_with_irrelevant_docs() -> None:
     from trustir.prag.data import build_inputs, holds_answer
     from trustir.prag.params import PragParams
