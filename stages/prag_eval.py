@@ -15,7 +15,7 @@ from trustir.prag.metrics import score_answers
 from trustir.prag.model import BaseModel
 from trustir.prag.params import PragParams
 from trustir.prag.store import AdapterStore
-from trustir.prag.train import load_states
+from trustir.prag.train import doc_states
 from trustir.stage import stage
 from trustir.tables import read_tables, write_tables
 
@@ -36,8 +36,7 @@ def main(params: "Params", root: Path) -> None:
         answers = answer_all(*args)
         logprobs = answer_logprobs(*args)
     ledger.append()
-    states = {d: s for d, s in zip(adapters["doc_id"], load_states(store, adapters["key"]).values(),
-                                   strict=True)}  # fmt: skip
+    states = doc_states(store, adapters)
     entity = dict(t["docs"].select("doc_id", "entity").iter_rows())
     scored = score_answers(answers, t["questions"])
     out = root / "data/prag_eval"

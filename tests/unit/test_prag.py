@@ -338,6 +338,21 @@ def test_store_skip_and_only_new_documents_train(tiny_base, tmp_path: Path) -> N
     assert trained == 1 and more.head(3).equals(first)
 
 
+def test_documents_with_equal_content_share_one_adapter(tiny_base, tmp_path: Path) -> None:
+    from trustir.prag.train import doc_states, train_missing
+
+    docs, aug = _docs(3)
+    twin = docs.filter(pl.col("doc_id") == "d1").with_columns(pl.lit("d1-copy").alias("doc_id"))
+    twin_aug = aug.filter(pl.col("doc_id") == "d1").with_columns(pl.lit("d1-copy").alias("doc_id"))
+    st = AdapterStore(tmp_path)
+    table, trained = train_missing(pl.concat([docs, twin]), pl.concat([aug, twin_aug]),
+                                   LoraParams(max_length=32), tiny_base, st)  # fmt: skip
+    assert trained == 3 and table.height == 4  # the copy trains nothing of its own
+    states = doc_states(st, table)
+    assert set(states) == {"d0", "d1", "d2", "d1-copy"}
+    assert all(torch.equal(states["d1"][n], states["d1-copy"][n]) for n in states["d1"])
+
+
 def test_cat_merge_sums_the_adapters_deltas(tiny_base) -> None:
     """peft's add_weighted_adapter(cat, weights 1) == the base weights plus each delta."""
     from peft import get_peft_model, set_peft_model_state_dict

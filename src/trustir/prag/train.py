@@ -72,3 +72,9 @@ def train_missing(
 def load_states(store: AdapterStore, keys: Any) -> dict[str, dict]:
     """Tensors of each key (checked: a corrupt file raises)."""
     return {k: store.get(k)[0] for k in dict.fromkeys(keys)}
+
+
+def doc_states(store: AdapterStore, adapters: pl.DataFrame) -> dict[str, dict]:
+    """doc_id -> its adapter's tensors (documents with equal content share one adapter)."""
+    by_key = load_states(store, adapters["key"])
+    return {d: by_key[k] for d, k in adapters.select("doc_id", "key").iter_rows()}
