@@ -104,16 +104,25 @@ def _context(docs: dict[str, str], ids: list[str]) -> list[str]:
     return [docs[d] for d in ids]
 
 
+def _doc_texts(docs: pl.DataFrame) -> dict[str, str]:
+    """doc_id -> the text shown in a prompt ("Title. text")."""
+    return {d: f"{t}. {x}".strip(". ") for d, t, x in docs.select("doc_id", "title", "text").rows()}
+
+
+def _shown(contexts: pl.DataFrame) -> dict[tuple[str, float], list[str]]:
+    """(qid, noise) -> the documents shown, in rank order."""
+    ctx = contexts.sort("qid", "noise", "rank").group_by(["qid", "noise"], maintain_order=True)
+    return {(r[0], r[1]): r[2] for r in ctx.agg(pl.col("doc_id")).rows()}
+
+
 def answer_all(
     questions: pl.DataFrame, contexts: pl.DataFrame, docs: pl.DataFrame, adapters: pl.DataFrame,
     params: PragParams, base: BaseModel, labels: LabelStore, store: AdapterStore,
     ledger: Any | None = None,
 ) -> pl.DataFrame:  # fmt: skip
     """The ``answers`` table: every mode at every noise level for every question."""
-    text = {d: f"{t}. {x}".strip(". ") for d, t, x in docs.select("doc_id", "title", "text").rows()}
+    text, shown = _doc_texts(docs), _shown(contexts)
     key_of = dict(adapters.select("doc_id", "key").iter_rows())
-    ctx = contexts.sort("qid", "noise", "rank").group_by(["qid", "noise"], maintain_order=True)
-    shown = {(r[0], r[1]): r[2] for r in ctx.agg(pl.col("doc_id")).rows()}
     groups: dict[tuple[str, ...], dict[str, str]] = defaultdict(dict)  # adapters -> item -> prompt
     plan: list[tuple[str, str, float, tuple[str, ...], str]] = []
     modes = params.modes
@@ -171,11 +180,9 @@ def answer_logprobs(
     no model."""
     from trustir.llm.store import compute_missing, label_key
 
-    text = {d: f"{t}. {x}".strip(". ") for d, t, x in docs.select("doc_id", "title", "text").rows()}
+    text, shown = _doc_texts(docs), _shown(contexts)
     key_of = dict(adapters.select("doc_id", "key").iter_rows())
     lo, hi = min(params.noise), max(params.noise)
-    ctx = contexts.sort("qid", "noise", "rank").group_by(["qid", "noise"], maintain_order=True)
-    shown = {(r[0], r[1]): r[2] for r in ctx.agg(pl.col("doc_id")).rows()}
     wanted = [(m, lo) for m in ("vanilla", "textual", "parametric", "combined")]
     wanted += [("parametric", hi)] if hi != lo else []
     items: dict[str, tuple[tuple[str, ...], str, str]] = {}  # label key -> (adapters, prompt, a)
@@ -185,7 +192,7 @@ def answer_logprobs(
             ids = shown[(qid, share)]
             keys = tuple(key_of[d] for d in ids) if mode in ("parametric", "combined") else ()
             prompt = answer_prompt(
-                question, [text[d] for d in ids] if mode in ("textual", "combined") else []
+                question, _context(text, ids) if mode in ("textual", "combined") else []
             )
             decoding = {"teacher_forced": answers[0], "adapters": list(keys), "merge": "cat"}
             k = label_key(base.model_id, LOGP_HASH, decoding, prompt)
